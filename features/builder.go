@@ -20,12 +20,12 @@ const maxIDBytes = 256
 // builder applies the cleaning rules line by line and accumulates the
 // Dataset. Kept lines are stored column by column until finish.
 type builder struct {
-	opts     Options
-	sum      Summary
-	reasons  map[string]*ReasonStat
-	rejects  *csv.Writer
-	progress func(lines int64)
-	before   int64 // Unix seconds; lines at or after are dropped (when hasBefore)
+	opts      Options
+	sum       Summary
+	reasons   map[string]*ReasonStat
+	rejects   *csv.Writer
+	progress  func(lines int64)
+	before    int64 // Unix seconds; lines at or after are dropped (when hasBefore)
 	hasBefore bool
 
 	customers IDs
@@ -50,7 +50,6 @@ type builder struct {
 	lRet   []bool // a return or cancellation line
 
 	dups lineSet
-
 }
 
 func newBuilder(opts Options) *builder {

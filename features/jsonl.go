@@ -16,7 +16,7 @@ import (
 // wrong export fails at once, like a CSV header.
 func (b *builder) readJSONL(ctx context.Context, r io.Reader) error {
 	s := newRecordScanner(r, ',')
-	var keyCol map[string]Column   // JSON key -> column
+	var keyCol map[string]Column // JSON key -> column
 	var f [numColumns][]byte
 	var obj map[string]json.RawMessage
 	var scratch [numColumns][]byte

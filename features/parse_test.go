@@ -7,7 +7,9 @@ import (
 )
 
 func TestParseTime(t *testing.T) {
-	utc := func(y, mo, d, h, mi, s int) int64 { return time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC).Unix() }
+	utc := func(y, mo, d, h, mi, s int) int64 {
+		return time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC).Unix()
+	}
 	tests := []struct {
 		in   string
 		want int64

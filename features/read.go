@@ -378,4 +378,3 @@ func (in *input) close() {
 		}
 	}
 }
-

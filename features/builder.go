@@ -46,10 +46,14 @@ type builder struct {
 	lQty   []float64 // as in the input: negative for most returns
 	lPrice []float64
 	lTime  []int64
-	lLine  []int64
-	lRet   []bool // a return or cancellation line
+	lLine  []uint32 // input line number (files of over 4 billion lines wrap, in messages only)
+	lRet   []bool   // a return or cancellation line
+	lNext  []int32  // previous kept line of the same order, -1 at its first
 
-	dups lineSet
+	// Duplicate detection, per order (see isDuplicate).
+	ordLast  []int32           // last kept line of each order, -1 when none
+	ordLines []int32           // kept lines of each order
+	bigOrder map[int32]*lineSet // line sets of orders with many lines
 }
 
 func newBuilder(opts Options) *builder {
@@ -236,7 +240,8 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 		b.seen(orderID, itemID, custID)
 		return
 	}
-	if _, known := b.items.lookup(itemID); !known && b.opts.NonProduct.Match(itemID) {
+	item, knownItem := b.items.lookup(itemID)
+	if !knownItem && b.opts.NonProduct.Match(itemID) {
 		b.count(ReasonNonProduct, line, ColItemID, fmt.Sprintf("item %q is not a product (postage, fee or adjustment)", itemID), raw)
 		b.seen(orderID, itemID, custID)
 		return
@@ -274,8 +279,9 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 	if !known {
 		ord = b.orders.add(orderID)
 		b.ordCust = append(b.ordCust, cust)
+		b.ordLast = append(b.ordLast, -1)
+		b.ordLines = append(b.ordLines, 0)
 	}
-	item, knownItem := b.items.lookup(itemID)
 	if !knownItem {
 		item = b.items.add(itemID)
 		b.itemName = append(b.itemName, "")
@@ -292,13 +298,16 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 	b.lQty = append(b.lQty, qty)
 	b.lPrice = append(b.lPrice, price)
 	b.lTime = append(b.lTime, at)
-	if first, dup := b.dups.insert(b, n); dup {
+	if first, dup := b.isDuplicate(n); dup {
 		b.lOrder, b.lItem, b.lQty, b.lPrice, b.lTime = b.lOrder[:n], b.lItem[:n], b.lQty[:n], b.lPrice[:n], b.lTime[:n]
 		b.count(ReasonDuplicate, line, noField, fmt.Sprintf("same as line %d", b.lLine[first]), raw)
 		return
 	}
+	b.lNext = append(b.lNext, b.ordLast[ord])
+	b.ordLast[ord] = n
+	b.ordLines[ord]++
 	ret := cancel || qty < 0
-	b.lLine = append(b.lLine, line)
+	b.lLine = append(b.lLine, uint32(line))
 	b.lRet = append(b.lRet, ret)
 	b.sum.Kept++
 	switch {
@@ -336,16 +345,25 @@ func isCancellation(orderID []byte) bool {
 	return len(orderID) >= 2 && orderID[0] == 'C' && orderID[1] >= '0' && orderID[1] <= '9'
 }
 
-// reserve makes room for n more kept lines. Columns double in capacity:
-// append alone grows large slices by only 1.25x, copying each line many times.
+// reserve makes room for n more kept lines, giving every column the same
+// capacity. Columns double: append alone grows large slices by only 1.25x,
+// copying each line many times.
 func (b *builder) reserve(n int) {
-	b.lOrder = slices.Grow(b.lOrder, n)
-	b.lItem = slices.Grow(b.lItem, n)
-	b.lQty = slices.Grow(b.lQty, n)
-	b.lPrice = slices.Grow(b.lPrice, n)
-	b.lTime = slices.Grow(b.lTime, n)
-	b.lLine = slices.Grow(b.lLine, n)
-	b.lRet = slices.Grow(b.lRet, n)
+	c := len(b.lOrder) + n
+	b.lOrder = growTo(b.lOrder, c)
+	b.lItem = growTo(b.lItem, c)
+	b.lQty = growTo(b.lQty, c)
+	b.lPrice = growTo(b.lPrice, c)
+	b.lTime = growTo(b.lTime, c)
+	b.lLine = growTo(b.lLine, c)
+	b.lRet = growTo(b.lRet, c)
+	b.lNext = growTo(b.lNext, c)
+}
+
+func growTo[T any](s []T, c int) []T {
+	n := make([]T, len(s), c)
+	copy(n, s)
+	return n
 }
 
 // seen notes the ids of a dropped line that are not in the Dataset.
@@ -445,14 +463,41 @@ func normalisedLen(v []byte) int {
 	return dot
 }
 
-// lineSet finds exact duplicate kept lines. It is an open-addressing hash
-// set of line indices whose keys live in the builder's columns, so it costs
-// far less memory than a map of line copies. Each 8-byte slot holds the
-// line's 32-bit hash beside its index: probes compare hashes first, touching
-// the columns only on a likely match, and growing never rehashes lines.
-type lineSet struct {
-	slots []uint64 // 0 is empty, otherwise hash<<32 | (line index + 1)
-	n     int
+// bigOrderLines is the size from which an order's duplicates are found with
+// a hash set instead of by walking its lines.
+const bigOrderLines = 48
+
+// isDuplicate reports whether kept line n (already in the columns, not yet
+// linked to its order) repeats a kept line of the same order, and which.
+//
+// Exact duplicates share their order, so only that order's lines are
+// compared. Orders are short and usually contiguous in a file, so walking
+// the order's previous lines touches memory that is still in cache; a
+// global hash table of every line would cost a cache miss per line. Orders
+// longer than bigOrderLines get their own hash set, which bounds the work
+// per line whatever the input.
+func (b *builder) isDuplicate(n int32) (int32, bool) {
+	ord := b.lOrder[n]
+	if b.ordLines[ord] < bigOrderLines {
+		for j := b.ordLast[ord]; j >= 0; j = b.lNext[j] {
+			if b.sameLine(j, n) {
+				return j, true
+			}
+		}
+		return 0, false
+	}
+	set := b.bigOrder[ord]
+	if set == nil {
+		if b.bigOrder == nil {
+			b.bigOrder = map[int32]*lineSet{}
+		}
+		set = &lineSet{}
+		for j := b.ordLast[ord]; j >= 0; j = b.lNext[j] {
+			set.insert(b, j)
+		}
+		b.bigOrder[ord] = set
+	}
+	return set.insert(b, n)
 }
 
 func (b *builder) lineHash(i int32) uint32 {
@@ -473,9 +518,20 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
+// sameLine compares two kept lines, the item first: it differs for most
+// pairs of lines of one order.
 func (b *builder) sameLine(i, j int32) bool {
-	return b.lOrder[i] == b.lOrder[j] && b.lItem[i] == b.lItem[j] && b.lQty[i] == b.lQty[j] &&
+	return b.lItem[i] == b.lItem[j] && b.lOrder[i] == b.lOrder[j] && b.lQty[i] == b.lQty[j] &&
 		b.lPrice[i] == b.lPrice[j] && b.lTime[i] == b.lTime[j]
+}
+
+// lineSet is an open-addressing hash set of kept line indices whose keys
+// live in the builder's columns. Each 8-byte slot holds the line's hash
+// beside its index, so probes and growth never touch the columns except to
+// confirm a likely match.
+type lineSet struct {
+	slots []uint64 // 0 is empty, otherwise hash<<32 | (line index + 1)
+	n     int
 }
 
 // insert adds line i unless an equal line is present; then it returns that
@@ -502,7 +558,7 @@ func (s *lineSet) insert(b *builder, i int32) (int32, bool) {
 }
 
 func (s *lineSet) grow() {
-	size := 1 << 12
+	size := 64
 	for 4*(s.n+1) > 3*size/2 {
 		size <<= 1
 	}
@@ -606,27 +662,7 @@ func (b *builder) finish() *Dataset {
 	// Timelines and the customer x item matrix (orders containing each item).
 	nCust := b.customers.Len()
 	ds.CustomerOrders = groupBy(nCust, len(ds.Orders), func(o int) int32 { return ds.Orders[o].Customer })
-	cptr := make([]int, nCust+1)
-	for c := 0; c < nCust; c++ {
-		n := 0
-		for _, o := range ds.CustomerOrders.Of(c) {
-			n += ds.OrderItems.Ptr[o+1] - ds.OrderItems.Ptr[o]
-		}
-		cptr[c+1] = cptr[c] + n
-	}
-	cidx := make([]int32, cptr[nCust])
-	cval := make([]float64, cptr[nCust])
-	for c := 0; c < nCust; c++ {
-		p := cptr[c]
-		for _, o := range ds.CustomerOrders.Of(c) {
-			items, _ := ds.OrderItems.Row(int(o))
-			for _, it := range items {
-				cidx[p], cval[p] = it, 1
-				p++
-			}
-		}
-	}
-	ds.CustomerItems, _ = mergeRows(nCust, b.items.Len(), cptr, cidx, cval, nil)
+	ds.CustomerItems = customerItems(ds, nCust, b.items.Len())
 
 	// Returns, oldest first.
 	for i := 0; i < nLines; i++ {
@@ -698,20 +734,72 @@ func groupBy(rows, n int, key func(int) int32) Index {
 	return Index{Ptr: ptr, Idx: idx}
 }
 
+// customerItems builds the customer x item matrix: for each customer, the
+// items of their orders with the number of orders containing each. A dense
+// scratch row (one slot per item) collects a customer's counts, so the cost
+// is linear in the order lines plus a sort of each customer's distinct items.
+func customerItems(ds *Dataset, nCust, nItems int) CSR {
+	count := make([]float64, nItems)
+	ptr := make([]int, nCust+1)
+	bound := 0 // the customers' order lines: at least the distinct pairs
+	for o := range ds.Orders {
+		if ds.Orders[o].Customer >= 0 {
+			bound += ds.OrderItems.Ptr[o+1] - ds.OrderItems.Ptr[o]
+		}
+	}
+	idx := make([]int32, 0, bound)
+	val := make([]float64, 0, bound)
+	for c := 0; c < nCust; c++ {
+		start := len(idx)
+		for _, o := range ds.CustomerOrders.Of(c) {
+			items, _ := ds.OrderItems.Row(int(o))
+			for _, it := range items {
+				if count[it] == 0 {
+					idx = append(idx, it)
+				}
+				count[it]++
+			}
+		}
+		row := idx[start:]
+		slices.Sort(row)
+		for _, it := range row {
+			val = append(val, count[it])
+			count[it] = 0
+		}
+		ptr[c+1] = len(idx)
+	}
+	return CSR{Rows: nCust, Cols: nItems, Ptr: ptr, Idx: idx, Val: val}
+}
+
 // mergeRows sorts each row of a bucketed matrix by column and merges
 // repeated columns by summing their values (and aux values when aux is not
 // nil). It returns the compacted matrix and aux.
 func mergeRows(rows, cols int, ptr []int, idx []int32, val, aux []float64) (CSR, []float64) {
 	out := 0
 	newPtr := make([]int, rows+1)
+	var keys []uint64
+	var tv, ta []float64
 	for r := 0; r < rows; r++ {
 		a, e := ptr[r], ptr[r+1]
-		row := rowSorter{idx[a:e], val[a:e], nil}
-		if aux != nil {
-			row.aux = aux[a:e]
-		}
-		if !sort.IsSorted(row) {
-			sort.Sort(row)
+		if !slices.IsSorted(idx[a:e]) {
+			// Sort (column, position) pairs packed in one integer, then
+			// permute the values the same way.
+			keys = keys[:0]
+			for i := a; i < e; i++ {
+				keys = append(keys, uint64(idx[i])<<32|uint64(i-a))
+			}
+			slices.Sort(keys)
+			tv = append(tv[:0], val[a:e]...)
+			if aux != nil {
+				ta = append(ta[:0], aux[a:e]...)
+			}
+			for k, key := range keys {
+				idx[a+k] = int32(key >> 32)
+				val[a+k] = tv[key&0xffffffff]
+				if aux != nil {
+					aux[a+k] = ta[key&0xffffffff]
+				}
+			}
 		}
 		for i := a; i < e; i++ {
 			if out > newPtr[r] && idx[out-1] == idx[i] {
@@ -734,19 +822,4 @@ func mergeRows(rows, cols int, ptr []int, idx []int32, val, aux []float64) (CSR,
 		aux = aux[:out:out]
 	}
 	return m, aux
-}
-
-type rowSorter struct {
-	idx      []int32
-	val, aux []float64
-}
-
-func (r rowSorter) Len() int           { return len(r.idx) }
-func (r rowSorter) Less(i, j int) bool { return r.idx[i] < r.idx[j] }
-func (r rowSorter) Swap(i, j int) {
-	r.idx[i], r.idx[j] = r.idx[j], r.idx[i]
-	r.val[i], r.val[j] = r.val[j], r.val[i]
-	if r.aux != nil {
-		r.aux[i], r.aux[j] = r.aux[j], r.aux[i]
-	}
 }

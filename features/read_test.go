@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,6 +252,31 @@ func TestErrorRateReturnsSummary(t *testing.T) {
 	// Raising the limit lets the same file through.
 	if _, err := Read(context.Background(), strings.NewReader(in), Options{MaxErrorRate: 0.6}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDuplicatesInBigOrders covers orders long enough to get their own hash
+// set, and an order whose lines are not contiguous in the file.
+func TestDuplicatesInBigOrders(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(header)
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&sb, "big,c1,I%d,1,2,2011-01-02,,,\n", i)
+		if i%50 == 7 {
+			fmt.Fprintf(&sb, "other,c2,I%d,1,2,2011-01-02,,,\n", i)
+		}
+	}
+	for _, i := range []int{0, 47, 48, 49, 150, 199} { // duplicates, before and after the switch
+		fmt.Fprintf(&sb, "big,c1,I%d,1,2,2011-01-02,,,\n", i)
+	}
+	sb.WriteString("other,c2,I7,1,2,2011-01-02,,,\n") // duplicate, far from its twin
+	sb.WriteString("big,c1,I5,2,2,2011-01-02,,,\n")   // not a duplicate: other quantity
+	ds := read(t, sb.String(), Options{})
+	if d := ds.Summary.Reason(ReasonDuplicate).Count; d != 7 {
+		t.Fatalf("duplicates %d, want 7", d)
+	}
+	if ds.Summary.Kept != 200+4+1 {
+		t.Fatalf("kept %d", ds.Summary.Kept)
 	}
 }
 

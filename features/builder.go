@@ -51,8 +51,8 @@ type builder struct {
 	lNext  []int32  // previous kept line of the same order, -1 at its first
 
 	// Duplicate detection, per order (see isDuplicate).
-	ordLast  []int32           // last kept line of each order, -1 when none
-	ordLines []int32           // kept lines of each order
+	ordLast  []int32            // last kept line of each order, -1 when none
+	ordLines []int32            // kept lines of each order
 	bigOrder map[int32]*lineSet // line sets of orders with many lines
 }
 

@@ -2,10 +2,84 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/patron-crm/patron/training"
 )
 
-// runTrain is a placeholder until the command is written.
 func runTrain(ctx context.Context, a *app, args []string) error {
-	return errors.New("train: not implemented yet")
+	fs := a.newFlagSet("train", "train --orders FILE --data-dir DIR [flags]",
+		`  patron train --orders data/online_retail.csv.gz --data-dir patron-data
+  patron train --orders data/online_retail.csv.gz --data-dir patron-data --as-of 2011-09-01
+  patron train --orders orders.csv --data-dir /var/lib/patron --encryption-key-file /etc/patron/bundle.key --json`)
+	var rf readFlags
+	rf.register(fs)
+	var sf storeFlags
+	sf.register(fs)
+	asOf := fs.String("as-of", "", "train as of this date (YYYY-MM-DD): use only orders before it (default: the day after the last order)")
+	seed := fs.Int64("seed", 1, "seed for every randomised step, so a run can be repeated exactly")
+	keep := fs.Int("keep", 5, "how many bundles to keep in the data directory")
+	noActivate := fs.Bool("no-activate", false, "publish the bundle without making it active")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	opts, rej, err := rf.options()
+	if err != nil {
+		return err
+	}
+	if rej != nil {
+		defer rej.Close()
+	}
+	cfg := training.Config{Orders: rf.orders, Read: opts, Seed: *seed, NoActivate: *noActivate, CodeVersion: a.version}
+	if *asOf != "" {
+		if cfg.AsOf, err = parseDate("as-of", *asOf, opts.Location); err != nil {
+			return err
+		}
+	}
+	if *keep < 1 {
+		return usageError{fmt.Sprintf("--keep %d: keep at least 1 bundle", *keep)}
+	}
+	reg, err := sf.open(*keep)
+	if err != nil {
+		return err
+	}
+	p := a.newProgress(*jsonOut)
+	cfg.Read.Progress = readProgress(p, rf.orders)
+	cfg.Progress = func(stage string) { p.Printf("%s", stage) }
+	start := time.Now()
+	res, err := training.Train(ctx, reg, cfg)
+	p.Done()
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Version  int64            `json:"version"`
+			Active   bool             `json:"active"`
+			AsOf     time.Time        `json:"as_of"`
+			Counts   map[string]int64 `json:"counts"`
+			Stages   []training.Stage `json:"stages"`
+			Duration time.Duration    `json:"duration_ns"`
+		}{int64(res.Manifest.Version), !*noActivate, res.Manifest.AsOf, res.Manifest.Counts, res.Stages, time.Since(start)})
+	}
+	s := res.Summary
+	fmt.Fprintf(a.stdout, "trained bundle v%d as of %s from %s\n", res.Manifest.Version, res.Manifest.AsOf.Format("2006-01-02"), rf.orders)
+	fmt.Fprintf(a.stdout, "  lines %s: kept %s, dropped %s, rejected %s (run `patron ingest` for the full summary)\n",
+		commaInt(s.Lines), commaInt(s.Kept), commaInt(s.Dropped), commaInt(s.Rejected))
+	c := res.Manifest.Counts
+	fmt.Fprintf(a.stdout, "  customers %s, items %s, orders %s\n", commaInt(c["customers"]), commaInt(c["items"]), commaInt(c["orders"]))
+	for _, st := range res.Stages {
+		fmt.Fprintf(a.stdout, "  %-9s %s\n", st.Name, st.Duration.Round(time.Millisecond))
+	}
+	if *noActivate {
+		fmt.Fprintf(a.stdout, "not activated: run `patron models activate %d --data-dir %s` to serve it\n", res.Manifest.Version, sf.dataDir)
+	} else {
+		fmt.Fprintf(a.stdout, "active: `patron serve --data-dir %s` serves it (a running server switches to it by itself)\n", sf.dataDir)
+	}
+	return nil
 }

@@ -8,10 +8,10 @@
 package profiles
 
 import (
-	"errors"
+	"fmt"
 	"time"
 
-	"github.com/patron-crm/patron/models/registry"
+	"github.com/patron-crm/patron/features"
 )
 
 // Table names in a bundle.
@@ -82,19 +82,104 @@ type Item struct {
 	LastSold         time.Time
 }
 
-// Store reads profile tables from an open bundle.
-type Store struct {
-	b *registry.Bundle
+// Writer stores table rows; *registry.Builder is one.
+type Writer interface {
+	Put(table string, key, val []byte) error
 }
 
-var errTODO = errors.New("profiles: not implemented yet")
+// Getter reads table rows; *registry.Bundle is one.
+type Getter interface {
+	Get(table string, key []byte, fn func(val []byte) error) error
+}
 
-// Open returns a Store reading b.
-func Open(b *registry.Bundle) (*Store, error) { return &Store{b: b}, nil }
+// Write stores a profile for every customer and item of ds.
+func Write(ds *features.Dataset, w Writer) error {
+	var buf []byte
+	for c := 0; c < ds.Customers.Len(); c++ {
+		buf = encodeCustomer(buf[:0], ds, c)
+		if err := w.Put(CustomerTable, []byte(ds.Customers.Name(int32(c))), buf); err != nil {
+			return fmt.Errorf("write customer profiles: %w", err)
+		}
+	}
+	for i, it := range itemStats(ds) {
+		buf = encodeItem(buf[:0], &it)
+		if err := w.Put(ItemTable, []byte(ds.Items.Name(int32(i))), buf); err != nil {
+			return fmt.Errorf("write item profiles: %w", err)
+		}
+	}
+	return nil
+}
+
+// itemStats aggregates each item's sales from the order matrix.
+func itemStats(ds *features.Dataset) []Item {
+	items := make([]Item, ds.Items.Len())
+	for i := range items {
+		items[i] = Item{ID: ds.Items.Name(int32(i)), Name: ds.ItemName[i], Category: ds.ItemCategory[i]}
+	}
+	first := make([]int64, len(items))
+	last := make([]int64, len(items))
+	for o, ord := range ds.Orders {
+		idx, qty := ds.OrderItems.Row(o)
+		vals := ds.OrderItemValue[ds.OrderItems.Ptr[o]:ds.OrderItems.Ptr[o+1]]
+		for k, i := range idx {
+			it := &items[i]
+			if it.Orders == 0 {
+				first[i] = ord.Time
+			}
+			last[i] = ord.Time
+			it.Orders++
+			it.Quantity += qty[k]
+			it.Revenue += vals[k]
+		}
+	}
+	for _, i := range ds.CustomerItems.Idx {
+		items[i].Customers++
+	}
+	for _, r := range ds.Returns {
+		items[r.Item].ReturnedQuantity += r.Quantity
+	}
+	for i := range items {
+		if items[i].Orders > 0 {
+			items[i].FirstSold = time.Unix(first[i], 0).UTC()
+			items[i].LastSold = time.Unix(last[i], 0).UTC()
+		}
+	}
+	return items
+}
+
+// Store reads profile tables from an open bundle.
+type Store struct {
+	g Getter
+}
+
+// Open returns a Store reading g.
+func Open(g Getter) *Store { return &Store{g: g} }
 
 // Customer returns the profile of customer id, or an error wrapping
 // registry.ErrNotFound.
-func (s *Store) Customer(id string) (Customer, error) { return Customer{}, errTODO }
+func (s *Store) Customer(id string) (Customer, error) {
+	var c Customer
+	err := s.g.Get(CustomerTable, []byte(id), func(val []byte) error {
+		var err error
+		c, err = decodeCustomer(id, val)
+		return err
+	})
+	if err != nil {
+		return Customer{}, fmt.Errorf("customer %q: %w", id, err)
+	}
+	return c, nil
+}
 
 // Item returns item id, or an error wrapping registry.ErrNotFound.
-func (s *Store) Item(id string) (Item, error) { return Item{}, errTODO }
+func (s *Store) Item(id string) (Item, error) {
+	var it Item
+	err := s.g.Get(ItemTable, []byte(id), func(val []byte) error {
+		var err error
+		it, err = decodeItem(id, val)
+		return err
+	})
+	if err != nil {
+		return Item{}, fmt.Errorf("item %q: %w", id, err)
+	}
+	return it, nil
+}

@@ -1,0 +1,209 @@
+// Package training runs a training job: read the order history as of a
+// date, fit every model, write their tables into a new bundle with a
+// manifest, and publish it.
+//
+// It is the only package that knows the order in which models are built;
+// each model package only knows how to fit itself from a Dataset and write
+// its own tables.
+package training
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/models/profiles"
+	"github.com/patron-crm/patron/models/registry"
+)
+
+// Config describes one training run.
+type Config struct {
+	// Orders is the order file ("-" for stdin).
+	Orders string
+	// Read says how to read it (columns, time zone, cleaning rules, limits).
+	Read features.Options
+	// AsOf is the training date: only orders before it are used. Zero means
+	// the day after the last order (midnight in Read.Location).
+	AsOf time.Time
+	// Seed makes every randomised step reproducible.
+	Seed int64
+	// NoActivate publishes the bundle without making it active.
+	NoActivate bool
+	// CodeVersion is recorded in the manifest.
+	CodeVersion string
+	// Params are extra parameters recorded in the manifest as given.
+	Params map[string]string
+	// Progress, when set, is told which stage the run is in.
+	Progress func(stage string)
+}
+
+// Result reports a finished run.
+type Result struct {
+	Manifest registry.Manifest
+	Summary  features.Summary
+	// Stages holds the wall time of each stage.
+	Stages []Stage
+}
+
+// Stage is one timed step of a run.
+type Stage struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Train runs a training job and publishes its bundle in reg.
+func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, error) {
+	var res Result
+	stage := func(name string, start time.Time) {
+		res.Stages = append(res.Stages, Stage{Name: name, Duration: time.Since(start)})
+	}
+	say := func(s string) {
+		if cfg.Progress != nil {
+			cfg.Progress(s)
+		}
+	}
+
+	// 1. Read the orders before the as-of date.
+	start := time.Now()
+	say("reading orders")
+	opts := cfg.Read
+	if !cfg.AsOf.IsZero() {
+		opts.Before = cfg.AsOf
+	}
+	ds, err := features.ReadFile(ctx, cfg.Orders, opts)
+	if err != nil {
+		return res, err
+	}
+	res.Summary = ds.Summary
+	if len(ds.Orders) == 0 {
+		return res, fmt.Errorf("train: no purchase orders in %s%s: nothing to learn from", cfg.Orders, beforeText(cfg.AsOf))
+	}
+	asOf := cfg.AsOf
+	if asOf.IsZero() {
+		asOf = dayAfter(ds.Summary.Last, opts.Location)
+	}
+	stage("read", start)
+
+	// 2. Start the bundle.
+	m, err := newManifest(cfg, ds, asOf)
+	if err != nil {
+		return res, err
+	}
+	b, err := reg.NewBuilder(m)
+	if err != nil {
+		return res, err
+	}
+	published := false
+	defer func() {
+		if !published {
+			b.Abort()
+		}
+	}()
+
+	// 3. Fit and write each model's tables.
+	start = time.Now()
+	say("writing customer and item profiles")
+	if err := profiles.Write(ds, b); err != nil {
+		return res, err
+	}
+	stage("profiles", start)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	// 4. Publish.
+	start = time.Now()
+	say("publishing bundle")
+	m, err = b.Publish(!cfg.NoActivate)
+	if err != nil {
+		return res, err
+	}
+	published = true
+	stage("publish", start)
+	res.Manifest = m
+	return res, nil
+}
+
+func beforeText(asOf time.Time) string {
+	if asOf.IsZero() {
+		return ""
+	}
+	return " before " + asOf.Format(time.RFC3339)
+}
+
+// dayAfter returns midnight (in loc) of the day after t.
+func dayAfter(t time.Time, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	return time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc)
+}
+
+// newManifest describes the bundle: input checksum, counts, cleaning
+// summary and parameters.
+func newManifest(cfg Config, ds *features.Dataset, asOf time.Time) (registry.Manifest, error) {
+	s := &ds.Summary
+	ingest, err := json.Marshal(s)
+	if err != nil {
+		return registry.Manifest{}, fmt.Errorf("train: encode summary: %w", err)
+	}
+	path := cfg.Orders
+	if path != "-" {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	}
+	var size int64
+	if fi, err := os.Stat(cfg.Orders); err == nil {
+		size = fi.Size()
+	}
+	params := map[string]string{
+		"as_of":          asOf.Format(time.RFC3339),
+		"seed":           strconv.FormatInt(cfg.Seed, 10),
+		"time_zone":      locName(cfg.Read.Location),
+		"max_error_rate": strconv.FormatFloat(s.MaxErrorRate, 'g', -1, 64),
+	}
+	if cfg.Read.NonProduct != nil {
+		params["non_product"] = strings.Join(cfg.Read.NonProduct.Codes(), ",")
+	}
+	for k, v := range cfg.Params {
+		params[k] = v
+	}
+	returns := int64(0)
+	for _, r := range ds.Returns {
+		if r.Customer >= 0 {
+			returns++
+		}
+	}
+	return registry.Manifest{
+		CreatedAt:   time.Now().UTC(),
+		CodeVersion: cfg.CodeVersion,
+		AsOf:        asOf.UTC(),
+		Input:       registry.Input{Path: path, SHA256: s.SHA256, Bytes: size},
+		Params:      params,
+		Counts: map[string]int64{
+			"lines":        s.Lines,
+			"kept_lines":   s.Kept,
+			"customers":    int64(ds.Customers.Len()),
+			"items":        int64(ds.Items.Len()),
+			"orders":       int64(len(ds.Orders)),
+			"guest_orders": int64(s.GuestOrders),
+			"return_lines": returns,
+		},
+		Ingest: ingest,
+	}, nil
+}
+
+func locName(loc *time.Location) string {
+	if loc == nil {
+		return "UTC"
+	}
+	return loc.String()
+}

@@ -31,7 +31,7 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 func (s *storeFlags) open(keep int) (*registry.Registry, error) {
 	opts := registry.Options{Keep: keep}
 	if s.keyFile != "" {
-		key, err := readKeyFileTODO(s.keyFile)
+		key, err := registry.ReadKeyFile(s.keyFile)
 		if err != nil {
 			return nil, err
 		}
@@ -39,6 +39,3 @@ func (s *storeFlags) open(keep int) (*registry.Registry, error) {
 	}
 	return registry.Open(s.dataDir, opts)
 }
-
-// readKeyFileTODO is replaced by registry.ReadKeyFile once the registry lands.
-func readKeyFileTODO(string) ([]byte, error) { return nil, os.ErrInvalid }

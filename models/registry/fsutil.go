@@ -1,0 +1,144 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// lock takes the data directory's publish lock (an flock on train.lock), held
+// only while versions are allocated and ACTIVE or bundle directories change.
+// The kernel releases it when the process dies, so a crash never leaves it held.
+func (r *Registry) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("registry: create data directory %s: %w", r.dir, err)
+	}
+	path := filepath.Join(r.dir, "train.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("registry: open lock %s: %w (is the data directory writable?)", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("registry: lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// writeFileAtomic replaces path with data: write a temporary file in the same
+// directory, sync it, rename it over path and sync the directory.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return fmt.Errorf("registry: write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("registry: write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory so that renames and creations in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("registry: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("registry: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// syncTree fsyncs every file and directory under root.
+func syncTree(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("registry: sync %s: %w", path, err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("registry: sync %s: %w", path, err)
+		}
+		defer f.Close()
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("registry: sync %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// processAlive reports whether a process with this id exists.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// checkKey accepts AES-128, AES-192 and AES-256 keys.
+func checkKey(key []byte) error {
+	switch len(key) {
+	case 16, 24, 32:
+		return nil
+	}
+	return fmt.Errorf("%w: the key has %d bytes; AES needs 16, 24 or 32", ErrEncryptionKey, len(key))
+}
+
+// Fingerprint identifies a key without revealing it: the first 8 bytes of
+// its SHA-256, in hex.
+func Fingerprint(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:8])
+}
+
+// ReadKeyFile reads an AES key from path. The file holds the key as raw bytes
+// (16, 24 or 32 of them), as hex (32, 48 or 64 digits) or as standard base64;
+// surrounding white space is ignored. Create one with
+// `head -c 32 /dev/urandom | base64 > patron.key`.
+func ReadKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read encryption key file: %w", err)
+	}
+	// Text encodings first: 32 hex digits or base64 characters are also 32 raw bytes.
+	s := strings.TrimSpace(string(b))
+	if k, err := hex.DecodeString(s); err == nil && checkKey(k) == nil {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(s); err == nil && checkKey(k) == nil {
+		return k, nil
+	}
+	if err := checkKey(b); err == nil {
+		return b, nil
+	}
+	return nil, fmt.Errorf("encryption key file %s: %w: want 16, 24 or 32 bytes, raw, hex or base64 (make one with `head -c 32 /dev/urandom | base64 > %s`)", path, ErrEncryptionKey, path)
+}

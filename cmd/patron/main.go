@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,11 +57,12 @@ func main() {
 	err := a.main(ctx, os.Args[1:])
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "patron: %v\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help printed the usage; asking for help is not a failure
 		}
+		fmt.Fprintf(os.Stderr, "patron: %v\n", err)
 		var ue usageError
-		if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		if errors.As(err, &ue) {
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -134,4 +136,11 @@ func runVersion(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "patron %s\n", a.version)
 	return nil
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -366,6 +366,10 @@ func (r *Registry) NewBuilder(m Manifest) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: create staging directory in %s: %w", r.modelsDir(), err)
 	}
+	if err := os.Chmod(staging, 0o755); err != nil {
+		os.RemoveAll(staging)
+		return nil, fmt.Errorf("registry: %w", err)
+	}
 	key := r.opts.EncryptionKey
 	o := r.badgerOptions(filepath.Join(staging, "db"), key).
 		WithMemTableSize(32 << 20).

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,6 +27,9 @@ import (
 type Config struct {
 	// Orders is the order file ("-" for stdin).
 	Orders string
+	// Input, when set, is read instead of opening Orders (which then only
+	// names it), e.g. a command's standard input.
+	Input io.Reader
 	// Read says how to read it (columns, time zone, cleaning rules, limits).
 	Read features.Options
 	// AsOf is the training date: only orders before it are used. Zero means
@@ -76,7 +80,16 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	if !cfg.AsOf.IsZero() {
 		opts.Before = cfg.AsOf
 	}
-	ds, err := features.ReadFile(ctx, cfg.Orders, opts)
+	var ds *features.Dataset
+	var err error
+	if cfg.Input != nil {
+		if opts.Source == "" {
+			opts.Source = cfg.Orders
+		}
+		ds, err = features.Read(ctx, cfg.Input, opts)
+	} else {
+		ds, err = features.ReadFile(ctx, cfg.Orders, opts)
+	}
 	if err != nil {
 		return res, err
 	}

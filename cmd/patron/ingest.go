@@ -35,7 +35,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	}
 	p := a.newProgress(*jsonOut)
 	opts.Progress = readProgress(p, rf.orders)
-	ds, err := features.ReadFile(ctx, rf.orders, opts)
+	ds, err := a.readOrders(ctx, rf.orders, opts)
 	p.Done()
 	var summary *features.Summary
 	var re *features.RejectsError

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -134,4 +136,25 @@ func commaInt(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// readOrders reads the order file named by --orders; "-" reads the command's
+// standard input.
+func (a *app) readOrders(ctx context.Context, path string, opts features.Options) (*features.Dataset, error) {
+	if path == "-" {
+		if opts.Source == "" {
+			opts.Source = "stdin"
+		}
+		return features.Read(ctx, a.stdin, opts)
+	}
+	return features.ReadFile(ctx, path, opts)
+}
+
+// input is the reader training should use instead of opening path: the
+// command's standard input for "-", else nil.
+func (a *app) input(path string) io.Reader {
+	if path == "-" {
+		return a.stdin
+	}
+	return nil
 }

@@ -33,7 +33,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if rej != nil {
 		defer rej.Close()
 	}
-	cfg := training.Config{Orders: rf.orders, Read: opts, Seed: *seed, NoActivate: *noActivate, CodeVersion: a.version}
+	cfg := training.Config{Orders: rf.orders, Input: a.input(rf.orders), Read: opts, Seed: *seed, NoActivate: *noActivate, CodeVersion: a.version}
 	if *asOf != "" {
 		if cfg.AsOf, err = parseDate("as-of", *asOf, opts.Location); err != nil {
 			return err

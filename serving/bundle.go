@@ -1,0 +1,189 @@
+package serving
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/patron-crm/patron/models/profiles"
+	"github.com/patron-crm/patron/models/registry"
+)
+
+// requiredTables are the bundle tables the server reads. A bundle without
+// one of them is refused rather than served with endpoints that fail later.
+var requiredTables = []string{profiles.CustomerTable, profiles.ItemTable}
+
+// loadedBundle is an open bundle with the readers built on it. Requests hold
+// a reference while they use it; the server holds one while the bundle is
+// current. The database is closed when the last reference is released, so a
+// swap never closes a bundle under a request that is still reading it.
+type loadedBundle struct {
+	bundle   *registry.Bundle
+	manifest registry.Manifest
+	profiles *profiles.Store
+	// manifestPB is the manifest mapped to the API once, at load time.
+	manifestPB *structpb.Struct
+
+	// refs counts the references; it starts at 1 (the server's) and the
+	// bundle is closed when it reaches 0. Once 0 it never rises again.
+	refs   atomic.Int64
+	closed atomic.Bool
+}
+
+func newLoadedBundle(b *registry.Bundle) (*loadedBundle, error) {
+	m := b.Manifest()
+	st, err := manifestStruct(m)
+	if err != nil {
+		return nil, err
+	}
+	l := &loadedBundle{bundle: b, manifest: m, profiles: profiles.Open(b), manifestPB: st}
+	l.refs.Store(1)
+	return l, nil
+}
+
+// tryAcquire takes a reference unless the bundle is already being closed.
+func (l *loadedBundle) tryAcquire() bool {
+	for {
+		n := l.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if l.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference and reports whether it was the last one, in
+// which case the caller must close the bundle.
+func (l *loadedBundle) release() (last bool) {
+	n := l.refs.Add(-1)
+	if n < 0 {
+		panic("serving: bundle released more often than acquired")
+	}
+	return n == 0
+}
+
+// close closes the database; it is called once, after the last release.
+func (l *loadedBundle) close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	return l.bundle.Close()
+}
+
+// current holds the bundle the server answers from.
+type current struct {
+	p atomic.Pointer[loadedBundle]
+}
+
+// acquire returns the current bundle with a reference taken, or nil when no
+// bundle is loaded. The caller must release it.
+func (c *current) acquire() *loadedBundle {
+	for {
+		l := c.p.Load()
+		if l == nil {
+			return nil
+		}
+		if l.tryAcquire() {
+			return l
+		}
+		// l was swapped out and fully released between Load and
+		// tryAcquire: the pointer now holds its successor.
+	}
+}
+
+// swap makes l current and returns the previous bundle, whose server
+// reference the caller must release.
+func (c *current) swap(l *loadedBundle) *loadedBundle {
+	return c.p.Swap(l)
+}
+
+// openBundle opens version v of reg read-only and checks that it can be
+// served: a known format, the tables the server reads, and a probe read of
+// each. On error nothing is left open.
+func openBundle(reg *registry.Registry, v registry.Version) (*loadedBundle, error) {
+	b, err := reg.OpenBundle(v)
+	if err != nil {
+		return nil, err
+	}
+	l, err := newLoadedBundle(b)
+	if err == nil {
+		err = validate(l)
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// errStopScan ends a probe scan after its first row.
+var errStopScan = errors.New("stop scan")
+
+// validate checks a freshly opened bundle before it is served.
+func validate(l *loadedBundle) error {
+	m := l.manifest
+	if m.Format != registry.FormatVersion {
+		return fmt.Errorf("bundle v%d has format %d, this binary reads format %d: %w",
+			m.Version, m.Format, registry.FormatVersion, registry.ErrIncompatible)
+	}
+	rows := make(map[string]int64, len(m.Tables))
+	for _, t := range m.Tables {
+		rows[t.Name] = t.Rows
+	}
+	for _, name := range requiredTables {
+		n, ok := rows[name]
+		if !ok {
+			return fmt.Errorf("bundle v%d lacks table %q (was it written by an older `patron train`?)", m.Version, name)
+		}
+		if n == 0 {
+			continue
+		}
+		if err := probe(l, name); err != nil {
+			return fmt.Errorf("bundle v%d: probe read of table %q (%d rows in manifest): %w", m.Version, name, n, err)
+		}
+	}
+	return nil
+}
+
+// probe reads and decodes the first record of table, so a bundle whose
+// database or records are unreadable is caught at load time.
+func probe(l *loadedBundle, table string) error {
+	var key string
+	err := l.bundle.Scan(table, func(k, _ []byte) error {
+		key = string(k)
+		return errStopScan
+	})
+	if err != nil && !errors.Is(err, errStopScan) {
+		return err
+	}
+	if !errors.Is(err, errStopScan) {
+		return errors.New("table is empty")
+	}
+	switch table {
+	case profiles.CustomerTable:
+		_, err = l.profiles.Customer(key)
+	case profiles.ItemTable:
+		_, err = l.profiles.Item(key)
+	}
+	return err
+}
+
+// manifestStruct maps a manifest to a google.protobuf.Struct through its
+// JSON form, so the API shows the same fields as manifest.json.
+func manifestStruct(m registry.Manifest) (*structpb.Struct, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest of bundle v%d: %w", m.Version, err)
+	}
+	st := &structpb.Struct{}
+	if err := protojson.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("encode manifest of bundle v%d: %w", m.Version, err)
+	}
+	return st, nil
+}

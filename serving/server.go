@@ -1,0 +1,340 @@
+// Package serving answers queries from the active model bundle over gRPC and
+// REST, and switches to a new bundle when one is activated.
+//
+// A Server watches the registry's ACTIVE pointer (a small file, polled once a
+// second by default). When it names a new version, the server opens that
+// bundle read-only, checks it (format, tables, a probe read of each table)
+// and swaps it in with an atomic pointer; requests already running finish on
+// the bundle they started with, and the old bundle is closed when the last of
+// them is done. A bundle that fails the checks is refused with a logged reason
+// and the previous one keeps serving. TensorFlow Serving's model lifecycle is
+// the example followed.
+//
+// REST is grpc-gateway registered in-process (handlers call the gRPC service
+// methods directly, with no network hop), beside /healthz, /readyz and
+// /openapi.json.
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/patron-crm/patron/models/registry"
+	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
+)
+
+// Options configure a Server. Zero values take the defaults.
+type Options struct {
+	// Poll is how often the ACTIVE pointer is checked (default 1s).
+	Poll time.Duration
+	// Logger receives lifecycle events: bundles loaded, refused and closed,
+	// listening addresses, shutdown (default: slog.Default()).
+	Logger *slog.Logger
+	// MaxRequestBytes bounds a request body, REST or gRPC (default 1 MiB).
+	MaxRequestBytes int64
+	// ShutdownTimeout bounds the graceful part of shutdown; requests still
+	// running after it are cut off (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+const (
+	defaultPoll            = time.Second
+	defaultMaxRequestBytes = 1 << 20
+	defaultShutdownTimeout = 10 * time.Second
+)
+
+// Server serves the active bundle of one registry. Create it with New and
+// run it with Serve.
+type Server struct {
+	reg    *registry.Registry
+	opts   Options
+	log    *slog.Logger
+	health *health.Server
+
+	cur     current
+	started atomic.Bool
+	// refusal says why no bundle is loaded, for the UNAVAILABLE message and
+	// /readyz; nil when a bundle is loaded or none was tried yet.
+	refusal atomic.Pointer[string]
+
+	// kick asks the watcher for an immediate check and is answered by
+	// closing the channel sent (tests use it to step the watcher).
+	kick chan chan struct{}
+
+	// Watcher state, touched only by the goroutine running check.
+	seen     registry.Version // last ACTIVE value acted on
+	lastWarn string           // last ACTIVE read problem logged
+}
+
+// New returns a server for reg. Nothing is opened until Serve.
+func New(reg *registry.Registry, opts Options) *Server {
+	if opts.Poll <= 0 {
+		opts.Poll = defaultPoll
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = defaultMaxRequestBytes
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = defaultShutdownTimeout
+	}
+	s := &Server{reg: reg, opts: opts, log: opts.Logger, health: health.NewServer(), kick: make(chan chan struct{})}
+	s.setServing(false)
+	return s
+}
+
+// serviceNames are the names the health service reports on, besides "" (the
+// whole server).
+var serviceNames = []string{
+	patronv1.ModelService_ServiceDesc.ServiceName,
+	patronv1.CustomerService_ServiceDesc.ServiceName,
+	patronv1.ItemService_ServiceDesc.ServiceName,
+}
+
+func (s *Server) setServing(ok bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	for _, name := range serviceNames {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+// Active returns the manifest of the bundle being served, and false when
+// none is loaded.
+func (s *Server) Active() (registry.Manifest, bool) {
+	l := s.cur.acquire()
+	if l == nil {
+		return registry.Manifest{}, false
+	}
+	defer s.release(l)
+	return l.manifest, true
+}
+
+// Serve loads the active bundle, serves gRPC on grpcLis and HTTP on httpLis,
+// and reloads when ACTIVE changes, until ctx is cancelled or a listener
+// fails. It then stops gracefully: health turns NOT_SERVING, new requests are
+// refused, running ones finish (for at most ShutdownTimeout), and the bundle
+// is closed. It returns nil after a shutdown asked for by ctx. Serve may be
+// called once; it closes both listeners.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("serving: Serve called twice")
+	}
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(int(s.opts.MaxRequestBytes)))
+	api := s.services()
+	patronv1.RegisterModelServiceServer(gs, api.models)
+	patronv1.RegisterCustomerServiceServer(gs, api.customers)
+	patronv1.RegisterItemServiceServer(gs, api.items)
+	healthpb.RegisterHealthServer(gs, s.health)
+	reflection.Register(gs)
+
+	gw, err := s.gateway(ctx, api)
+	if err != nil {
+		grpcLis.Close()
+		httpLis.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           s.httpHandler(gw),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+
+	// Load the active bundle before answering, so a server started on a
+	// trained data directory is ready from its first request.
+	s.check()
+
+	errc := make(chan error, 2)
+	go func() {
+		if err := gs.Serve(grpcLis); err != nil {
+			errc <- fmt.Errorf("serve gRPC on %s: %w", grpcLis.Addr(), err)
+			return
+		}
+		errc <- nil
+	}()
+	go func() {
+		if err := hs.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve HTTP on %s: %w", httpLis.Addr(), err)
+			return
+		}
+		errc <- nil
+	}()
+	s.log.Info("listening", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
+
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watcher sync.WaitGroup
+	watcher.Go(func() { s.watch(watchCtx) })
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		if serveErr == nil {
+			serveErr = errors.New("serving: a listener stopped unexpectedly")
+		}
+	}
+	s.log.Info("shutting down")
+	stopWatch()
+	watcher.Wait()
+	s.shutdown(gs, hs)
+	if old := s.cur.swap(nil); old != nil {
+		s.release(old)
+	}
+	s.log.Info("stopped")
+	return serveErr
+}
+
+// shutdown stops both servers, gracefully within ShutdownTimeout, then by force.
+func (s *Server) shutdown(gs *grpc.Server, hs *http.Server) {
+	s.health.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		done := make(chan struct{})
+		go func() {
+			gs.GracefulStop()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.log.Warn("gRPC requests still running after the shutdown timeout; stopping them", "timeout", s.opts.ShutdownTimeout)
+			gs.Stop()
+			<-done
+		}
+	})
+	wg.Go(func() {
+		if err := hs.Shutdown(ctx); err != nil {
+			s.log.Warn("HTTP requests still running after the shutdown timeout; closing them", "timeout", s.opts.ShutdownTimeout)
+			hs.Close()
+		}
+	})
+	wg.Wait()
+}
+
+// watch checks ACTIVE every Poll until ctx is done.
+func (s *Server) watch(ctx context.Context) {
+	t := time.NewTicker(s.opts.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.check()
+		case done := <-s.kick:
+			s.check()
+			close(done)
+		}
+	}
+}
+
+// check reads ACTIVE and, when it names a version not yet tried, loads it.
+// A version that fails to load is tried again only after ACTIVE changes,
+// so a bad bundle is logged once, not every poll.
+func (s *Server) check() {
+	v, err := s.reg.Active()
+	if err != nil {
+		msg := err.Error()
+		if msg != s.lastWarn {
+			s.lastWarn = msg
+			if errors.Is(err, registry.ErrNoActive) {
+				s.log.Info("no model bundle is active yet; waiting for one",
+					"data_dir", s.reg.Dir(), "hint", "run `patron train --orders FILE --data-dir "+s.reg.Dir()+"`")
+			} else {
+				s.log.Warn("cannot read the active bundle version; keeping the current one", "data_dir", s.reg.Dir(), "err", err)
+			}
+		}
+		return
+	}
+	s.lastWarn = ""
+	if v == s.seen {
+		return
+	}
+	s.seen = v
+	old := s.cur.p.Load()
+	if old != nil && old.manifest.Version == v {
+		return
+	}
+	start := time.Now()
+	l, err := openBundle(s.reg, v)
+	if err != nil {
+		reason := fmt.Sprintf("bundle v%d was refused: %v", v, err)
+		args := []any{"version", int64(v), "data_dir", s.reg.Dir(), "err", err}
+		if old != nil {
+			args = append(args, "still_serving", int64(old.manifest.Version))
+		} else {
+			s.refusal.Store(&reason)
+		}
+		s.log.Error("refusing model bundle", args...)
+		return
+	}
+	s.cur.swap(l)
+	s.refusal.Store(nil)
+	s.setServing(true)
+	args := []any{"version", int64(v), "as_of", l.manifest.AsOf.Format(time.DateOnly), "load_time", time.Since(start).Round(time.Microsecond)}
+	if old != nil {
+		args = append(args, "previous", int64(old.manifest.Version))
+	}
+	s.log.Info("serving model bundle", args...)
+	if old != nil {
+		s.release(old)
+	}
+}
+
+// release drops a reference to l; the last one closes the bundle. The last
+// reference to a swapped-out bundle may be a request's: it then pays for the
+// close (once per swap).
+func (s *Server) release(l *loadedBundle) {
+	if !l.release() {
+		return
+	}
+	if err := l.close(); err != nil {
+		s.log.Warn("closing model bundle", "version", int64(l.manifest.Version), "err", err)
+		return
+	}
+	s.log.Debug("closed model bundle", "version", int64(l.manifest.Version))
+}
+
+// gateway returns the REST mux, calling the services in-process.
+func (s *Server) gateway(ctx context.Context, api services) (*runtime.ServeMux, error) {
+	// Ids may hold any character, percent-encoded in the URL. In
+	// AllExceptReserved mode the gateway splits the path on "/" only, and a
+	// single-segment variable such as {customer_id} is then unescaped fully,
+	// so /v1/customers/a%2Fb reaches GetCustomer as "a/b". (AllCharacters
+	// mode would also split on "%2F", and such ids would find no route.)
+	gw := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved))
+	if err := patronv1.RegisterModelServiceHandlerServer(ctx, gw, api.models); err != nil {
+		return nil, fmt.Errorf("register REST ModelService: %w", err)
+	}
+	if err := patronv1.RegisterCustomerServiceHandlerServer(ctx, gw, api.customers); err != nil {
+		return nil, fmt.Errorf("register REST CustomerService: %w", err)
+	}
+	if err := patronv1.RegisterItemServiceHandlerServer(ctx, gw, api.items); err != nil {
+		return nil, fmt.Errorf("register REST ItemService: %w", err)
+	}
+	return gw, nil
+}

@@ -54,6 +54,15 @@ type builder struct {
 	ordLast  []int32            // last kept line of each order, -1 when none
 	ordLines []int32            // kept lines of each order
 	bigOrder map[int32]*lineSet // line sets of orders with many lines
+
+	// The previous kept line's order, customer and country: the lines of an
+	// order are usually adjacent, so most lines skip the id maps.
+	last struct {
+		valid          bool
+		orderID, cust  []byte
+		ord, custIndex int32
+		country        []byte
+	}
 }
 
 func newBuilder(opts Options) *builder {
@@ -260,13 +269,21 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 	// One order belongs to one customer.
 	cust := int32(-1)
 	if !guest {
-		if c, ok := b.customers.lookup(custID); ok {
+		if b.last.valid && b.last.custIndex >= 0 && bytes.Equal(custID, b.last.cust) {
+			cust = b.last.custIndex
+		} else if c, ok := b.customers.lookup(custID); ok {
 			cust = c
 		} else {
 			cust = -2 // not seen yet
 		}
 	}
-	ord, known := b.orders.lookup(orderID)
+	var ord int32
+	var known bool
+	if b.last.valid && bytes.Equal(orderID, b.last.orderID) {
+		ord, known = b.last.ord, true
+	} else {
+		ord, known = b.orders.lookup(orderID)
+	}
 	if known && b.ordCust[ord] != cust {
 		b.count(ReasonOrderConflict, line, ColCustomerID,
 			fmt.Sprintf("order %s belongs to %s, this line to %s", orderID, b.customerName(b.ordCust[ord]), b.customerName2(custID)), raw)
@@ -303,6 +320,9 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 		b.count(ReasonDuplicate, line, noField, fmt.Sprintf("same as line %d", b.lLine[first]), raw)
 		return
 	}
+	b.last.valid, b.last.ord, b.last.custIndex = true, ord, cust
+	b.last.orderID = append(b.last.orderID[:0], orderID...)
+	b.last.cust = append(b.last.cust[:0], custID...)
 	b.lNext = append(b.lNext, b.ordLast[ord])
 	b.ordLast[ord] = n
 	b.ordLines[ord]++
@@ -329,8 +349,11 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 		b.itemCat[item] = string(bytes.TrimSpace(cat))
 	}
 	if ctry := bytes.TrimSpace(f[ColCountry]); len(ctry) > 0 {
-		if _, seen := b.countries[string(ctry)]; !seen {
-			b.countries[string(ctry)] = struct{}{}
+		if !bytes.Equal(ctry, b.last.country) {
+			if _, seen := b.countries[string(ctry)]; !seen {
+				b.countries[string(ctry)] = struct{}{}
+			}
+			b.last.country = append(b.last.country[:0], ctry...)
 		}
 		if cust >= 0 && b.custCtry[cust] == "" {
 			b.custCtry[cust] = string(ctry)

@@ -156,7 +156,11 @@ func Read(ctx context.Context, r io.Reader, opts Options) (*Dataset, error) {
 
 	b := newBuilder(opts)
 	if opts.SizeHint > 0 {
-		b.reserve(estimateLines(br, opts.SizeHint))
+		lines, orders := estimateLines(br, opts.SizeHint)
+		b.reserve(lines)
+		if orders > 4096 {
+			b.orders = newIDs(orders) // a map sized once grows no more
+		}
 	}
 	b.sum.Gzip = gz
 	b.sum.Format = string(format)
@@ -231,14 +235,25 @@ func uncompressedSize(f *os.File) int64 {
 
 // estimateLines guesses the number of lines of an input of size bytes from
 // the line lengths at its start.
-func estimateLines(br *bufio.Reader, size int64) int {
+func estimateLines(br *bufio.Reader, size int64) (lines, orders int) {
 	p, _ := br.Peek(16 << 10)
-	lines := bytes.Count(p, []byte("\n"))
-	if lines < 2 {
-		return 0
+	n := bytes.Count(p, []byte("\n"))
+	if n < 2 {
+		return 0, 0
 	}
-	est := size / int64(len(p)/lines) * 21 / 20 // 5% spare
-	return int(min(est, 1<<28))
+	est := size / int64(len(p)/n) * 21 / 20 // 5% spare
+	lines = int(min(est, 1<<28))
+	// Orders: the share of sample lines whose first field differs from the
+	// line before (an order's lines are usually adjacent).
+	changes, prev := 0, []byte(nil)
+	for _, l := range bytes.Split(p, []byte("\n"))[1:] {
+		first, _, _ := bytes.Cut(l, []byte(","))
+		if !bytes.Equal(first, prev) {
+			changes++
+		}
+		prev = first
+	}
+	return lines, int(int64(lines) * int64(changes) / int64(n))
 }
 
 // RejectsError reports that too many lines were malformed.

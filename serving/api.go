@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -172,9 +173,9 @@ func customerProto(c *profiles.Customer, m registry.Manifest, recent int) *patro
 		CustomerId:    c.ID,
 		Country:       c.Country,
 		OrderCount:    int64(len(c.Orders)),
-		Spend:         spend,
-		ReturnedValue: returned,
-		NetValue:      spend - returned,
+		Spend:         money(spend),
+		ReturnedValue: money(returned),
+		NetValue:      money(spend - returned),
 		ReturnCount:   int64(len(c.Returns)),
 		DistinctItems: int64(c.DistinctItems),
 		ModelVersion:  int64(m.Version),
@@ -184,7 +185,7 @@ func customerProto(c *profiles.Customer, m registry.Manifest, recent int) *patro
 		first, last := c.Orders[0].Time, c.Orders[n-1].Time
 		out.FirstOrderTime = timestamp(first)
 		out.LastOrderTime = timestamp(last)
-		out.MeanOrderValue = spend / float64(n)
+		out.MeanOrderValue = money(spend / float64(n))
 		if !m.AsOf.IsZero() {
 			out.DaysSinceLastOrder = m.AsOf.Sub(last).Hours() / 24
 		}
@@ -195,7 +196,7 @@ func customerProto(c *profiles.Customer, m registry.Manifest, recent int) *patro
 			out.RecentOrders = append(out.RecentOrders, &patronv1.OrderSummary{
 				OrderId:   o.ID,
 				OrderTime: timestamp(o.Time),
-				Value:     o.Value,
+				Value:     money(o.Value),
 				LineCount: int64(o.Lines),
 				Quantity:  o.Quantity,
 			})
@@ -232,7 +233,7 @@ func (i *itemService) GetItem(ctx context.Context, req *patronv1.GetItemRequest)
 		OrderCount:       it.Orders,
 		CustomerCount:    it.Customers,
 		Quantity:         it.Quantity,
-		Revenue:          it.Revenue,
+		Revenue:          money(it.Revenue),
 		ReturnedQuantity: it.ReturnedQuantity,
 		FirstSoldTime:    timestamp(it.FirstSold),
 		LastSoldTime:     timestamp(it.LastSold),
@@ -247,3 +248,7 @@ func timestamp(t time.Time) *timestamppb.Timestamp {
 	}
 	return timestamppb.New(t)
 }
+
+// money rounds an amount to cents: sums of prices carry float noise
+// (31650.780000000002) that callers should not have to clean.
+func money(x float64) float64 { return math.Round(x*100) / 100 }

@@ -2,8 +2,8 @@ package serving_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,13 +42,19 @@ func ExampleServer() {
 	if err != nil {
 		panic(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	var item struct {
+		ItemID     string `json:"itemId"`
+		Name       string `json:"name"`
+		OrderCount string `json:"orderCount"` // int64 is a string in protobuf JSON
+		Revenue    float64
+	}
+	json.NewDecoder(resp.Body).Decode(&item)
 	resp.Body.Close()
-	fmt.Println(resp.StatusCode, string(body)[:60])
+	fmt.Println(resp.StatusCode, item.ItemID, item.Name, item.OrderCount, item.Revenue)
 
 	stop()
 	fmt.Println("stopped:", <-done)
 	// Output:
-	// 200 {"itemId":"mug","name":"Red Mug","category":"","orderCount":
+	// 200 mug Red Mug 1 7
 	// stopped: <nil>
 }

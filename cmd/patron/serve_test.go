@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -108,21 +107,7 @@ func TestServeEndToEnd(t *testing.T) {
 		done <- a.main(ctx, []string{"serve", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--poll", "50ms"})
 	}()
 
-	listening := regexp.MustCompile(`msg=listening grpc=(\S+) http=(\S+)`)
-	var httpAddr string
-	for deadline := time.Now().Add(10 * time.Second); httpAddr == ""; time.Sleep(10 * time.Millisecond) {
-		if m := listening.FindStringSubmatch(logs.String()); m != nil {
-			httpAddr = m[2]
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("patron serve stopped early: %v\n%s", err, logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("patron serve did not log its addresses within 10s:\n%s", logs)
-		}
-	}
+	_, httpAddr := waitListening(t, logs, done)
 	if !strings.Contains(logs.String(), `msg="serving model bundle" version=1`) {
 		t.Errorf("log does not name the loaded version:\n%s", logs)
 	}

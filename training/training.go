@@ -20,6 +20,7 @@ import (
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/models/profiles"
+	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
 )
 
@@ -45,7 +46,13 @@ type Config struct {
 	Params map[string]string
 	// Progress, when set, is told which stage the run is in.
 	Progress func(stage string)
+	// ValidationDays is the length of the window before AsOf on which
+	// model parameters are chosen (default 90).
+	ValidationDays int
 }
+
+// DefaultValidationDays is the default validation window.
+const DefaultValidationDays = 90
 
 // Result reports a finished run.
 type Result struct {
@@ -53,6 +60,8 @@ type Result struct {
 	Summary  features.Summary
 	// Stages holds the wall time of each stage.
 	Stages []Stage
+	// Recs reports how the recommendation parameters were chosen.
+	Recs RecsReport
 }
 
 // Stage is one timed step of a run.
@@ -126,6 +135,39 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 		return res, err
 	}
 	stage("profiles", start)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	start = time.Now()
+	say("choosing recommendation parameters on the validation window")
+	valDays := cfg.ValidationDays
+	if valDays <= 0 {
+		valDays = DefaultValidationDays
+	}
+	params, recsRep, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, recommend.DefaultParams())
+	if err != nil {
+		return res, err
+	}
+	stage("recs-validation", start)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	start = time.Now()
+	say("fitting and writing recommendation models")
+	rec, err := recommend.Fit(ds, asOf, params)
+	if err != nil {
+		return res, err
+	}
+	recsRep.FellBack = rec.FellBack
+	if err := rec.Write(b); err != nil {
+		return res, err
+	}
+	if err := b.SetMetrics("recommendations", recsRep); err != nil {
+		return res, err
+	}
+	res.Recs = recsRep
+	stage("recommendations", start)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}

@@ -1,0 +1,190 @@
+package training
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/models/itemsim"
+	"github.com/patron-crm/patron/models/recommend"
+	"github.com/patron-crm/patron/training/eval"
+)
+
+// RecsReport is the recommendation part of a training run's evaluation:
+// the validation search that chose the blend, and the chosen model beside
+// the baselines on the validation window.
+type RecsReport struct {
+	// Validation is the window the choice was made on: fit before Cutoff,
+	// score on [Cutoff, End).
+	ValidationCutoff time.Time   `json:"validation_cutoff"`
+	ValidationEnd    time.Time   `json:"validation_end"`
+	Candidates       []Candidate `json:"candidates"`
+	Chosen           Candidate   `json:"chosen"`
+	// Reports are the chosen model and the baselines on the validation
+	// window, tasks "all" and "new".
+	Reports  []eval.RankReport `json:"reports"`
+	FellBack string            `json:"fell_back,omitempty"`
+	Skipped  string            `json:"skipped,omitempty"`
+}
+
+// Candidate is one setting tried on the validation window.
+type Candidate struct {
+	Personal        string  `json:"personal"`
+	HistoryHalfLife float64 `json:"history_half_life_days"`
+	RebuyWeight     float64 `json:"rebuy_weight"`
+	NDCG10All       float64 `json:"ndcg10_all"`
+	NDCG10New       float64 `json:"ndcg10_new"`
+}
+
+// The search grid: the personal model and history half-life are chosen on
+// task "new", then the buy-again weight on task "all".
+var (
+	personalModels   = []string{recommend.ModelEASE, recommend.ModelRP3Beta, recommend.ModelCosine}
+	historyHalfLives = []float64{30, 60, 120}
+	rebuyWeights     = []float64{0.5, 1, 2}
+)
+
+// Baseline names in reports.
+const (
+	BaselinePopular = "popularity"
+	BaselineItemKNN = "item-knn"
+)
+
+// chooseRecs picks recommendation parameters on the validation window
+// [valCut, end) of ds, fitting only on orders before valCut.
+func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Params) (recommend.Params, RecsReport, error) {
+	rep := RecsReport{ValidationCutoff: valCut, ValidationEnd: end}
+	split := eval.NewRankSplit(ds.Before(end), valCut, end)
+	if len(split.Customers) < 20 {
+		rep.Skipped = fmt.Sprintf("only %d customers bought both before and after the validation cutoff %s: kept the default parameters", len(split.Customers), valCut.Format("2006-01-02"))
+		return base, rep, nil
+	}
+	best := Candidate{NDCG10New: -1}
+	fits := map[string]*recommend.Recommender{}
+	for _, pm := range personalModels {
+		p := base
+		p.Personal = pm
+		m, err := recommend.Fit(split.Train, valCut, p)
+		if err != nil {
+			return base, rep, err
+		}
+		fits[pm] = m
+		if m.FellBack != "" {
+			rep.FellBack = m.FellBack
+		}
+		for _, hl := range historyHalfLives {
+			mm := m.WithBlend(hl, base.RebuyWeight)
+			c := Candidate{Personal: pm, HistoryHalfLife: hl, RebuyWeight: base.RebuyWeight}
+			c.NDCG10New = split.Evaluate(pm, eval.TaskNew, Ranker(mm, ds)).NDCG(10)
+			rep.Candidates = append(rep.Candidates, c)
+			if c.NDCG10New > best.NDCG10New {
+				best = c
+			}
+		}
+	}
+	bestAll := -1.0
+	for _, w := range rebuyWeights {
+		mm := fits[best.Personal].WithBlend(best.HistoryHalfLife, w)
+		c := best
+		c.RebuyWeight = w
+		c.NDCG10All = split.Evaluate(best.Personal, eval.TaskAll, Ranker(mm, ds)).NDCG(10)
+		rep.Candidates = append(rep.Candidates, c)
+		if c.NDCG10All > bestAll {
+			bestAll, rep.Chosen = c.NDCG10All, c
+		}
+	}
+	p := base
+	p.Personal, p.HistoryHalfLife, p.RebuyWeight = rep.Chosen.Personal, rep.Chosen.HistoryHalfLife, rep.Chosen.RebuyWeight
+	chosen := fits[p.Personal].WithBlend(p.HistoryHalfLife, p.RebuyWeight)
+	reports, err := compare(split, ds, chosen, base)
+	if err != nil {
+		return base, rep, err
+	}
+	rep.Reports = reports
+	return p, rep, nil
+}
+
+// compare scores a fitted recommender beside the popularity and plain
+// item-kNN baselines on both tasks.
+func compare(split *eval.RankSplit, ds *features.Dataset, m *recommend.Recommender, base recommend.Params) ([]eval.RankReport, error) {
+	pop := base
+	pop.Personal = recommend.ModelPopular
+	popM, err := recommend.Fit(split.Train, split.Cutoff, pop)
+	if err != nil {
+		return nil, err
+	}
+	popM = popM.WithBlend(0, 0) // plain: no buy-again either
+	knn := base
+	knn.Personal, knn.Cosine = recommend.ModelCosine, itemsim.Params{Kind: itemsim.Cosine, K: 100}
+	knnM, err := recommend.Fit(split.Train, split.Cutoff, knn)
+	if err != nil {
+		return nil, err
+	}
+	knnM = knnM.WithBlend(0, 0) // plain: equal history weights, no buy-again
+	var out []eval.RankReport
+	for _, task := range []eval.Task{eval.TaskAll, eval.TaskNew} {
+		out = append(out,
+			split.Evaluate(BaselinePopular, task, Ranker(popM, ds)),
+			split.Evaluate(BaselineItemKNN, task, Ranker(knnM, ds)),
+			split.Evaluate("patron ("+m.Params.Personal+")", task, Ranker(m, ds)))
+	}
+	return out, nil
+}
+
+// Ranker adapts a recommender to the evaluation protocol: it asks exactly
+// what a storefront asks (task "new" = the default request, task "all" =
+// include_purchased), by the ids of ds.
+func Ranker(m *recommend.Recommender, ds *features.Dataset) eval.Recommender {
+	return func(c int32, k int, excludeBought bool, dst []int32) []int32 {
+		res, err := m.ForCustomer(recommend.Request{CustomerID: ds.Customers.Name(c), Limit: k, IncludePurchased: !excludeBought})
+		if err != nil {
+			panic(fmt.Sprintf("evaluation request failed: %v", err)) // requests here are always valid
+		}
+		for _, it := range res.Items {
+			if i, ok := ds.Items.Index(it.ItemID); ok {
+				dst = append(dst, i)
+			}
+		}
+		return dst
+	}
+}
+
+// RecsEvaluation is the offline evaluation of recommendations on a time
+// split: parameters chosen on a validation window before the cutoff, the
+// model fitted on everything before the cutoff, scored after it.
+type RecsEvaluation struct {
+	Cutoff     time.Time         `json:"cutoff"`
+	End        time.Time         `json:"end,omitzero"`
+	Validation RecsReport        `json:"validation"`
+	Params     recommend.Params  `json:"params"`
+	Test       []eval.RankReport `json:"test"`
+	FitSeconds float64           `json:"fit_seconds"`
+}
+
+// EvaluateRecs runs the protocol of docs/design.md on ds: choose on
+// [valCut, cutoff), fit before cutoff, test on [cutoff, end) (zero end: to
+// the last order).
+func EvaluateRecs(ds *features.Dataset, valCut, cutoff, end time.Time) (RecsEvaluation, error) {
+	ev := RecsEvaluation{Cutoff: cutoff, End: end}
+	if !valCut.Before(cutoff) {
+		return ev, fmt.Errorf("evaluate: validation cutoff %s must be before the cutoff %s", valCut.Format("2006-01-02"), cutoff.Format("2006-01-02"))
+	}
+	p, rep, err := chooseRecs(ds, valCut, cutoff, recommend.DefaultParams())
+	if err != nil {
+		return ev, err
+	}
+	ev.Validation, ev.Params = rep, p
+	full := ds
+	if !end.IsZero() {
+		full = ds.Before(end)
+	}
+	split := eval.NewRankSplit(full, cutoff, time.Time{})
+	start := time.Now()
+	m, err := recommend.Fit(split.Train, cutoff, p)
+	if err != nil {
+		return ev, err
+	}
+	ev.FitSeconds = time.Since(start).Seconds()
+	ev.Test, err = compare(split, ds, m, recommend.DefaultParams())
+	return ev, err
+}

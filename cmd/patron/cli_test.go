@@ -134,3 +134,37 @@ func TestHelpShowsExample(t *testing.T) {
 		})
 	}
 }
+
+func TestEvalCommand(t *testing.T) {
+	orders := filepath.Join(t.TempDir(), "orders.csv")
+	if _, _, err := runCLI(t, "", "gen", "--out", orders, "--customers", "600", "--items", "80", "--seed", "5"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "", "eval", "--orders", orders, "--cutoff", "2025-09-01", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Validation struct {
+			Chosen struct{ Personal string } `json:"chosen"`
+		} `json:"validation"`
+		Test []struct {
+			Model     string `json:"model"`
+			Task      string `json:"task"`
+			Customers int    `json:"customers"`
+		} `json:"test"`
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(ev.Test) != 6 || ev.Test[0].Customers == 0 || ev.Validation.Chosen.Personal == "" {
+		t.Fatalf("eval report: %+v", ev)
+	}
+	out, _, err = runCLI(t, "", "eval", "--orders", orders, "--cutoff", "2025-09-01")
+	if err != nil || !strings.Contains(out, "NDCG@10") || !strings.Contains(out, "item-knn") {
+		t.Fatalf("eval table: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "", "eval", "--orders", orders); err == nil || !strings.Contains(err.Error(), "--cutoff") {
+		t.Fatalf("eval without --cutoff: %v", err)
+	}
+}

@@ -44,6 +44,7 @@ func commands() []command {
 		{"gen", "generate a synthetic order history with known ground truth", runGen},
 		{"ingest", "validate an order file and print its cleaning summary", runIngest},
 		{"train", "train models from an order file and publish a bundle", runTrain},
+		{"eval", "evaluate the models offline on a time split, beside baselines", runEval},
 		{"models", "list, show, activate or delete model bundles", runModels},
 		{"serve", "serve the active bundle over gRPC and REST", runServe},
 		{"demo", "train on the bundled Online Retail data and serve it on localhost", runDemo},

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/patron-crm/patron/training"
+	"github.com/patron-crm/patron/training/eval"
+)
+
+// runEval evaluates the models offline on a time split.
+func runEval(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlagSet("eval", "eval --orders FILE --cutoff DATE [flags]",
+		`  patron eval --orders data/online_retail.csv.gz --cutoff 2011-09-01 --validation-cutoff 2011-06-01
+  patron eval --orders orders.csv.gz --cutoff 2025-10-01 --json > eval.json`)
+	var rf readFlags
+	rf.register(fs)
+	cutoffS := fs.String("cutoff", "", "test cutoff (YYYY-MM-DD): fit on orders before it, test on orders after (required)")
+	valS := fs.String("validation-cutoff", "", "validation cutoff inside the training period, where parameters are chosen (default: 90 days before --cutoff)")
+	endS := fs.String("end", "", "end of the test window (default: the last order)")
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	opts, rej, err := rf.options()
+	if err != nil {
+		return err
+	}
+	if rej != nil {
+		defer rej.Close()
+	}
+	if *cutoffS == "" {
+		return usageError{"--cutoff is required: the date that splits training (before) from test (after), e.g. 2011-09-01"}
+	}
+	cutoff, err := parseDate("cutoff", *cutoffS, opts.Location)
+	if err != nil {
+		return err
+	}
+	valCut := cutoff.AddDate(0, 0, -training.DefaultValidationDays)
+	if *valS != "" {
+		if valCut, err = parseDate("validation-cutoff", *valS, opts.Location); err != nil {
+			return err
+		}
+	}
+	var end time.Time
+	if *endS != "" {
+		if end, err = parseDate("end", *endS, opts.Location); err != nil {
+			return err
+		}
+	}
+	if !valCut.Before(cutoff) || (!end.IsZero() && !cutoff.Before(end)) {
+		return usageError{"want --validation-cutoff < --cutoff < --end"}
+	}
+
+	p := a.newProgress(*jsonOut)
+	opts.Progress = readProgress(p, rf.orders)
+	ds, err := a.readOrders(ctx, rf.orders, opts)
+	if err != nil {
+		p.Done()
+		return err
+	}
+	p.Printf("evaluating recommendations: choosing on %s to %s, testing from %s", valCut.Format("2006-01-02"), cutoff.Format("2006-01-02"), cutoff.Format("2006-01-02"))
+	start := time.Now()
+	ev, err := training.EvaluateRecs(ds, valCut, cutoff, end)
+	p.Done()
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return writeJSON(a.stdout, ev)
+	}
+	writeRecsEvaluation(a.stdout, ev, time.Since(start))
+	return nil
+}
+
+// writeRecsEvaluation prints the evaluation as tables.
+func writeRecsEvaluation(w io.Writer, ev training.RecsEvaluation, took time.Duration) {
+	v := ev.Validation
+	fmt.Fprintf(w, "Recommendations, time split at %s (train before, test after); chosen on %s to %s\n",
+		ev.Cutoff.Format("2006-01-02"), v.ValidationCutoff.Format("2006-01-02"), v.ValidationEnd.Format("2006-01-02"))
+	if v.Skipped != "" {
+		fmt.Fprintf(w, "validation skipped: %s\n", v.Skipped)
+	}
+	fmt.Fprintf(w, "chosen: %s, history half-life %g days, buy-again weight %g (validation NDCG@10 new %.3f, all %.3f)\n",
+		v.Chosen.Personal, v.Chosen.HistoryHalfLife, v.Chosen.RebuyWeight, v.Chosen.NDCG10New, v.Chosen.NDCG10All)
+	if v.FellBack != "" {
+		fmt.Fprintf(w, "fell back: %s\n", v.FellBack)
+	}
+	fmt.Fprintln(w)
+	writeRankTable(w, ev.Test)
+	fmt.Fprintf(w, "\nfit %.1fs, whole evaluation %s. Task new = the default request (bought items left out);\ntask all = include_purchased=true.\n", ev.FitSeconds, took.Round(time.Millisecond))
+}
+
+// writeRankTable prints ranking reports one row per model and task.
+func writeRankTable(w io.Writer, reps []eval.RankReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\ttask\tcustomers\tHR@10\tP@10\tR@10\tNDCG@10\tHR@20\tP@20\tR@20\tNDCG@20\tcoverage@10\t")
+	for _, r := range reps {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t", r.Model, r.Task, r.Customers)
+		for _, at := range r.At {
+			fmt.Fprintf(tw, "%.3f\t%.3f\t%.3f\t%.3f\t", at.HitRate, at.Precision, at.Recall, at.NDCG)
+		}
+		fmt.Fprintf(tw, "%.3f\t\n", r.At[0].Coverage)
+	}
+	tw.Flush()
+}

@@ -196,10 +196,19 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 // half-life and blends buy-again with a new weight, without refitting the
 // models: validation tries several blends on one fit. m must come from Fit.
 func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommender {
+	p := m.Params
+	p.HistoryHalfLife, p.RebuyWeight = historyHalfLife, rebuyWeight
+	return m.WithParams(p)
+}
+
+// WithParams returns a copy of m with other blend parameters (history
+// weighting, buy-again), without refitting models.
+// m must come from Fit.
+func (m *Recommender) WithParams(p Params) *Recommender {
 	dh := m.hist.(*datasetHistories)
 	c := &Recommender{AsOf: m.AsOf, Params: m.Params, FellBack: m.FellBack, cat: m.cat,
 		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, trending: m.trending}
-	c.Params.HistoryHalfLife, c.Params.RebuyWeight = historyHalfLife, rebuyWeight
+	c.Params.HistoryHalfLife, c.Params.RebuyWeight, c.Params.BuyAgain = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain
 	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params)
 	c.scratch.n = m.scratch.n
 	return c

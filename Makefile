@@ -7,7 +7,7 @@ PKGS      := ./...
 PROTO_DIR := proto/patron/v1
 FUZZTIME  ?= 10s
 
-.PHONY: all build test lint fuzz proto proto-tools demo bench bench-ingest bench-gen clean
+.PHONY: all build test lint fuzz proto proto-tools demo bench bench-ingest bench-gen bench-train bench-train-10m bench-serve clean
 
 all: build
 
@@ -57,10 +57,20 @@ proto-tools:
 demo: build
 	./$(BIN) demo
 
-bench: bench-ingest
+bench: bench-ingest bench-train bench-serve
 
 bench-ingest: build
 	$(GO) test ./benchmarks -run '^$$' -bench 'Ingest' -benchtime 3x -timeout 30m
+
+bench-train: build
+	$(GO) test ./benchmarks -run '^$$' -bench 'TrainOnlineRetail' -benchtime 3x -timeout 30m
+
+# bench-serve: in-process serving latency and allocations (issue 3 targets).
+bench-serve:
+	$(GO) test ./serving -run '^$$' -bench . -benchtime 2s -timeout 30m
+
+bench-train-10m: build
+	$(GO) test ./benchmarks -run '^$$' -bench 'Train10M' -benchtime 1x -timeout 60m
 
 bench-gen: build
 	$(GO) test ./benchmarks -run '^$$' -bench 'Gen10M' -benchtime 1x -timeout 60m

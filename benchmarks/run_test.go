@@ -49,7 +49,8 @@ func patronBin(tb testing.TB) string {
 // run is one finished subprocess: its wall time and peak resident memory.
 type run struct {
 	Wall    time.Duration
-	PeakRSS int64 // bytes
+	CPU     time.Duration // user + system time of the child
+	PeakRSS int64         // bytes
 	Stdout  []byte
 }
 
@@ -67,17 +68,20 @@ func runPatron(tb testing.TB, args ...string) run {
 		tb.Fatalf("patron %v: %v\n%s", args, err, stderr.Bytes())
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return run{Wall: wall, PeakRSS: ru.Maxrss * 1024, Stdout: stdout.Bytes()}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return run{Wall: wall, CPU: cpu, PeakRSS: ru.Maxrss * 1024, Stdout: stdout.Bytes()}
 }
 
 // report adds wall time and peak RSS of the runs to the benchmark result.
 func report(b *testing.B, prefix string, runs []run) {
-	var wall time.Duration
+	var wall, cpu time.Duration
 	var rss int64
 	for _, r := range runs {
 		wall += r.Wall
+		cpu += r.CPU
 		rss = max(rss, r.PeakRSS)
 	}
 	b.ReportMetric(float64(wall.Milliseconds())/float64(len(runs)), prefix+"wall-ms")
+	b.ReportMetric(float64(cpu)/float64(wall), prefix+"cores-used")
 	b.ReportMetric(float64(rss)/(1<<20), prefix+"peak-RSS-MB")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/patron-crm/patron/internal/hash"
 	"io"
 	"math"
 	"slices"
@@ -524,21 +525,10 @@ func (b *builder) isDuplicate(n int32) (int32, bool) {
 }
 
 func (b *builder) lineHash(i int32) uint32 {
-	h := mix64(uint64(b.lOrder[i])<<32 | uint64(uint32(b.lItem[i])))
-	h = mix64(h ^ math.Float64bits(b.lQty[i]))
-	h = mix64(h ^ math.Float64bits(b.lPrice[i]))
-	return uint32(mix64(h ^ uint64(b.lTime[i])))
-}
-
-// mix64 is the finaliser of SplitMix64 (Steele, Lea and Flood 2014): every
-// input bit affects every output bit.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xBF58476D1CE4E5B9
-	x ^= x >> 27
-	x *= 0x94D049BB133111EB
-	x ^= x >> 31
-	return x
+	h := hash.Mix64(uint64(b.lOrder[i])<<32 | uint64(uint32(b.lItem[i])))
+	h = hash.Mix64(h ^ math.Float64bits(b.lQty[i]))
+	h = hash.Mix64(h ^ math.Float64bits(b.lPrice[i]))
+	return uint32(hash.Mix64(h ^ uint64(b.lTime[i])))
 }
 
 // sameLine compares two kept lines, the item first: it differs for most

@@ -46,6 +46,10 @@ var (
 	rebuyWeights     = []float64{0.5, 1, 2}
 )
 
+// MaxValidationCustomers bounds the customers the validation search scores,
+// so that choosing parameters stays a small part of training on large data.
+const MaxValidationCustomers = 5000
+
 // Baseline names in reports.
 const (
 	BaselinePopular = "popularity"
@@ -56,7 +60,7 @@ const (
 // [valCut, end) of ds, fitting only on orders before valCut.
 func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Params) (recommend.Params, RecsReport, error) {
 	rep := RecsReport{ValidationCutoff: valCut, ValidationEnd: end}
-	split := eval.NewRankSplit(ds.Before(end), valCut, end)
+	split := eval.NewRankSplit(ds.Before(end), valCut, end).Sample(MaxValidationCustomers, 1)
 	if len(split.Customers) < 20 {
 		rep.Skipped = fmt.Sprintf("only %d customers bought both before and after the validation cutoff %s: kept the default parameters", len(split.Customers), valCut.Format("2006-01-02"))
 		return base, rep, nil

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"github.com/patron-crm/patron/internal/hash"
 	"math"
 	"math/rand/v2"
 )
@@ -11,7 +12,7 @@ import (
 // having its own stream is what makes the output independent of how
 // customers are spread over goroutines.
 func stream(seed, key uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(mix64(seed^0x9E3779B97F4A7C15), mix64(key+0x632BE59BD9B4E019)))
+	return rand.New(rand.NewPCG(hash.Mix64(seed^0x9E3779B97F4A7C15), hash.Mix64(key+0x632BE59BD9B4E019)))
 }
 
 // Stream keys outside the range of customer indices.
@@ -19,16 +20,6 @@ const (
 	keyCatalog = 1 << 62
 	keyPilot   = 1 << 61 // + pilot customer index
 )
-
-// mix64 is the SplitMix64 finaliser (Steele, Lea and Flood 2014).
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xBF58476D1CE4E5B9
-	x ^= x >> 27
-	x *= 0x94D049BB133111EB
-	x ^= x >> 31
-	return x
-}
 
 // gammaRand draws from Gamma(shape, rate 1) by Marsaglia and Tsang's method
 // ("A simple method for generating gamma variables", ACM TOMS 26(3), 2000);

@@ -22,6 +22,8 @@
 package eval
 
 import (
+	"cmp"
+	"github.com/patron-crm/patron/internal/hash"
 	"math"
 	"runtime"
 	"slices"
@@ -260,6 +262,36 @@ func sortedSet(ids []int32) []int32 {
 		if v != out[len(out)-1] {
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+// Sample returns a split keeping at most n test customers, picked by a
+// seeded hash of their ids, so large data sets validate in bounded time and
+// the same seed picks the same customers.
+func (s *RankSplit) Sample(n int, seed uint64) *RankSplit {
+	if n <= 0 || len(s.Customers) <= n {
+		return s
+	}
+	type pick struct {
+		h uint64
+		k int
+	}
+	picks := make([]pick, len(s.Customers))
+	for k, c := range s.Customers {
+		picks[k] = pick{hash.Mix64(seed ^ uint64(c)*0x9e3779b97f4a7c15), k}
+	}
+	slices.SortFunc(picks, func(a, b pick) int { return cmp.Compare(a.h, b.h) })
+	keep := make([]int, n)
+	for i := range keep {
+		keep[i] = picks[i].k
+	}
+	slices.Sort(keep) // customers stay in increasing order
+	out := &RankSplit{Cutoff: s.Cutoff, End: s.End, Train: s.Train}
+	for _, k := range keep {
+		out.Customers = append(out.Customers, s.Customers[k])
+		out.TruthAll = append(out.TruthAll, s.TruthAll[k])
+		out.TruthNew = append(out.TruthNew, s.TruthNew[k])
 	}
 	return out
 }

@@ -33,10 +33,11 @@ type services struct {
 	models    *modelService
 	customers *customerService
 	items     *itemService
+	recs      *recommendationService
 }
 
 func (s *Server) services() services {
-	return services{&modelService{s: s}, &customerService{s: s}, &itemService{s: s}}
+	return services{&modelService{s: s}, &customerService{s: s}, &itemService{s: s}, &recommendationService{s: s}}
 }
 
 // acquire returns the current bundle with a reference held, or an
@@ -75,11 +76,17 @@ func checkID(field, id string) error {
 // readError maps a failed profile read to a status.
 func (s *Server) readError(kind, id string, l *loadedBundle, err error) error {
 	if errors.Is(err, registry.ErrNotFound) {
-		return status.Errorf(codes.NotFound, "%s %q not found in model bundle v%d (trained on orders before %s)",
-			kind, id, l.manifest.Version, l.manifest.AsOf.Format(time.DateOnly))
+		return notFound(kind, id, l)
 	}
 	s.log.Error("read profile", "kind", kind, "id", id, "version", int64(l.manifest.Version), "err", err)
 	return status.Errorf(codes.Internal, "read %s %q from model bundle v%d: %v", kind, id, l.manifest.Version, err)
+}
+
+// notFound is the NOT_FOUND status for an id the bundle does not know,
+// naming the bundle version and its training date.
+func notFound(kind, id string, l *loadedBundle) error {
+	return status.Errorf(codes.NotFound, "%s %q not found in model bundle v%d (trained on orders before %s)",
+		kind, id, l.manifest.Version, l.manifest.AsOf.Format(time.DateOnly))
 }
 
 // modelService implements patronv1.ModelServiceServer.

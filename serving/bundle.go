@@ -10,12 +10,13 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/patron-crm/patron/models/profiles"
+	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
 )
 
 // requiredTables are the bundle tables the server reads. A bundle without
 // one of them is refused rather than served with endpoints that fail later.
-var requiredTables = []string{profiles.CustomerTable, profiles.ItemTable}
+var requiredTables = append([]string{profiles.CustomerTable, profiles.ItemTable}, recommend.Tables()...)
 
 // loadedBundle is an open bundle with the readers built on it. Requests hold
 // a reference while they use it; the server holds one while the bundle is
@@ -25,6 +26,9 @@ type loadedBundle struct {
 	bundle   *registry.Bundle
 	manifest registry.Manifest
 	profiles *profiles.Store
+	// recs answers recommendation requests; opened by validate, which
+	// loads its catalog, neighbour lists and rankings into memory.
+	recs *recommend.Recommender
 	// manifestPB is the manifest mapped to the API once, at load time.
 	manifestPB *structpb.Struct
 
@@ -125,7 +129,8 @@ func openBundle(reg *registry.Registry, v registry.Version) (*loadedBundle, erro
 // errStopScan ends a probe scan after its first row.
 var errStopScan = errors.New("stop scan")
 
-// validate checks a freshly opened bundle before it is served.
+// validate checks a freshly opened bundle before it is served, and opens
+// its recommender (which reads the recommendation tables fully).
 func validate(l *loadedBundle) error {
 	m := l.manifest
 	if m.Format != registry.FormatVersion {
@@ -148,6 +153,11 @@ func validate(l *loadedBundle) error {
 			return fmt.Errorf("bundle v%d: probe read of table %q (%d rows in manifest): %w", m.Version, name, n, err)
 		}
 	}
+	recs, err := recommend.Open(l.bundle)
+	if err != nil {
+		return fmt.Errorf("bundle v%d: load recommendation models: %w", m.Version, err)
+	}
+	l.recs = recs
 	return nil
 }
 
@@ -165,11 +175,15 @@ func probe(l *loadedBundle, table string) error {
 	if !errors.Is(err, errStopScan) {
 		return errors.New("table is empty")
 	}
+	// Recommendation tables are decoded whole by recommend.Open (customer
+	// histories excepted, which are read per request like profiles).
 	switch table {
 	case profiles.CustomerTable:
 		_, err = l.profiles.Customer(key)
 	case profiles.ItemTable:
 		_, err = l.profiles.Item(key)
+	default:
+		err = nil
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package serving
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/patron-crm/patron/models/registry"
 	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
@@ -212,4 +215,28 @@ func openRegistry(t testing.TB) *registry.Registry {
 		t.Fatal(err)
 	}
 	return reg
+}
+
+// checkGRPCError checks that err is a status with code and a message holding msg.
+func checkGRPCError(t *testing.T, err error, code codes.Code, msg string) {
+	t.Helper()
+	if status.Code(err) != code || !strings.Contains(status.Convert(err).Message(), msg) {
+		t.Errorf("gRPC: got %v, want %v with %q", err, code, msg)
+	}
+}
+
+// checkRESTError checks a gateway error answer: the HTTP status, and a JSON
+// body with the gRPC code and a message holding msg.
+func checkRESTError(t *testing.T, what string, httpCode int, body []byte, wantHTTP int, code codes.Code, msg string) {
+	t.Helper()
+	var e struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("REST %.80s: error body is not JSON: %.300s", what, body)
+	}
+	if httpCode != wantHTTP || e.Code != int(code) || !strings.Contains(e.Message, msg) {
+		t.Errorf("REST %.80s: %d %.300s, want %d with code %d and %q", what, httpCode, body, wantHTTP, code, msg)
+	}
 }

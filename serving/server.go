@@ -28,6 +28,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -104,6 +105,7 @@ var serviceNames = []string{
 	patronv1.ModelService_ServiceDesc.ServiceName,
 	patronv1.CustomerService_ServiceDesc.ServiceName,
 	patronv1.ItemService_ServiceDesc.ServiceName,
+	patronv1.RecommendationService_ServiceDesc.ServiceName,
 }
 
 func (s *Server) setServing(ok bool) {
@@ -143,6 +145,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	patronv1.RegisterModelServiceServer(gs, api.models)
 	patronv1.RegisterCustomerServiceServer(gs, api.customers)
 	patronv1.RegisterItemServiceServer(gs, api.items)
+	patronv1.RegisterRecommendationServiceServer(gs, api.recs)
 	healthpb.RegisterHealthServer(gs, s.health)
 	reflection.Register(gs)
 
@@ -326,7 +329,8 @@ func (s *Server) gateway(ctx context.Context, api services) (*runtime.ServeMux, 
 	// single-segment variable such as {customer_id} is then unescaped fully,
 	// so /v1/customers/a%2Fb reaches GetCustomer as "a/b". (AllCharacters
 	// mode would also split on "%2F", and such ids would find no route.)
-	gw := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved))
+	gw := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
+		runtime.WithRoutingErrorHandler(routingError))
 	if err := patronv1.RegisterModelServiceHandlerServer(ctx, gw, api.models); err != nil {
 		return nil, fmt.Errorf("register REST ModelService: %w", err)
 	}
@@ -336,5 +340,22 @@ func (s *Server) gateway(ctx context.Context, api services) (*runtime.ServeMux, 
 	if err := patronv1.RegisterItemServiceHandlerServer(ctx, gw, api.items); err != nil {
 		return nil, fmt.Errorf("register REST ItemService: %w", err)
 	}
+	if err := patronv1.RegisterRecommendationServiceHandlerServer(ctx, gw, api.recs); err != nil {
+		return nil, fmt.Errorf("register REST RecommendationService: %w", err)
+	}
 	return gw, nil
+}
+
+// routingError answers a request the gateway found no route for. A path
+// served under another method (GET /v1/recommendations:basket) is 405, where
+// the gateway's default maps it to UNIMPLEMENTED and so to 501.
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus == http.StatusMethodNotAllowed {
+		writeJSON(w, httpStatus, map[string]any{
+			"code":    int(codes.Unimplemented),
+			"message": fmt.Sprintf("%s is not allowed on %s; /openapi.json lists the methods of each path", r.Method, r.URL.Path),
+		})
+		return
+	}
+	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 }

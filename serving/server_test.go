@@ -286,24 +286,11 @@ func TestBadRequests(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.call != nil {
-				err := c.call()
-				if status.Code(err) != c.code || !strings.Contains(status.Convert(err).Message(), c.msg) {
-					t.Errorf("gRPC: got %v, want %v with %q", err, c.code, c.msg)
-				}
+				checkGRPCError(t, c.call(), c.code, c.msg)
 			}
-			if c.path == "" {
-				return
-			}
-			code, body := ts.get(t, c.path)
-			var e struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-			}
-			if err := json.Unmarshal(body, &e); err != nil {
-				t.Fatalf("REST error body is not JSON: %s", body)
-			}
-			if code != c.httpCode || e.Code != int(c.code) || !strings.Contains(e.Message, c.msg) {
-				t.Errorf("REST %s: %d %s, want %d with code %d and %q", c.path, code, body, c.httpCode, c.code, c.msg)
+			if c.path != "" {
+				code, body := ts.get(t, c.path)
+				checkRESTError(t, c.path, code, body, c.httpCode, c.code, c.msg)
 			}
 		})
 	}
@@ -464,6 +451,22 @@ func TestRefusesBadBundle(t *testing.T) {
 				return txn.Delete(key)
 			})
 		}, "table is empty"},
+		{"recommendation table missing", func(t *testing.T, dir string) {
+			editManifest(t, dir, func(m map[string]any) {
+				var keep []any
+				for _, tb := range m["tables"].([]any) {
+					if tb.(map[string]any)["name"] != "recommend/similar" {
+						keep = append(keep, tb)
+					}
+				}
+				m["tables"] = keep
+			})
+		}, `lacks table \"recommend/similar\"`}, // quotes escaped in the text log
+		{"recommendations unreadable", func(t *testing.T, dir string) {
+			rewriteTable(t, dir, "recommend/meta", func(txn *badger.Txn, key []byte) error {
+				return txn.Set(key, []byte{0xff, 0xff})
+			})
+		}, "load recommendation models"},
 		{"format unknown", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["format"] = 99 })
 		}, "format 99"},

@@ -80,14 +80,18 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 		if err != nil {
 			return base, rep, err
 		}
-		fits[pm] = m
 		if m.FellBack != "" {
 			rep.FellBack = m.FellBack
 		}
+		got := m.Params.Personal // differs from pm after a fallback
+		if _, done := fits[got]; done {
+			continue
+		}
+		fits[got] = m
 		for _, hl := range historyHalfLives {
 			mm := m.WithBlend(hl, base.RebuyWeight)
-			c := Candidate{Personal: pm, HistoryHalfLife: hl, RebuyWeight: base.RebuyWeight}
-			c.NDCG10New = split.Evaluate(pm, eval.TaskNew, Ranker(mm, ds)).NDCG(10)
+			c := Candidate{Personal: got, HistoryHalfLife: hl, RebuyWeight: base.RebuyWeight}
+			c.NDCG10New = split.Evaluate(got, eval.TaskNew, Ranker(mm, ds)).NDCG(10)
 			rep.Candidates = append(rep.Candidates, c)
 			if c.NDCG10New > best.NDCG10New {
 				best = c

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/parallel"
 )
 
 // Table names in a bundle.
@@ -94,13 +95,16 @@ type Getter interface {
 
 // Write stores a profile for every customer and item of ds.
 func Write(ds *features.Dataset, w Writer) error {
-	var buf []byte
-	for c := 0; c < ds.Customers.Len(); c++ {
-		buf = encodeCustomer(buf[:0], ds, c)
-		if err := w.Put(CustomerTable, []byte(ds.Customers.Name(int32(c))), buf); err != nil {
-			return fmt.Errorf("write customer profiles: %w", err)
-		}
+	// Customer records are encoded on every core and written in id order.
+	err := parallel.OrderedPut(ds.Customers.Len(), func(_, c int, key, val []byte) ([]byte, []byte, bool) {
+		return append(key, ds.Customers.Name(int32(c))...), encodeCustomer(val, ds, c), true
+	}, func(key, val []byte) error {
+		return w.Put(CustomerTable, key, val)
+	})
+	if err != nil {
+		return fmt.Errorf("write customer profiles: %w", err)
 	}
+	var buf []byte
 	for i, it := range itemStats(ds) {
 		buf = encodeItem(buf[:0], &it)
 		if err := w.Put(ItemTable, []byte(ds.Items.Name(int32(i))), buf); err != nil {

@@ -345,6 +345,9 @@ func (m *Recommender) Basket(req BasketRequest) (Result, error) {
 			return Result{}, fmt.Errorf("recommend: customer %q: %w", req.CustomerID, err)
 		}
 		if found {
+			for _, it := range s.hist.Items {
+				r.block(s, it.Item) // a known customer gets what they have not bought
+			}
 			for k, it := range s.hist.Items {
 				if k == m.Params.HistoryMax {
 					break

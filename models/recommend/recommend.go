@@ -129,7 +129,7 @@ func Fit(ds *features.Dataset, asOf time.Time, p Params) (*Recommender, error) {
 		m.cat.index[id] = int32(i)
 	}
 	var err error
-	if m.personal, err = fitPersonal(ds, asOf, p, &m.FellBack); err != nil {
+	if m.personal, err = fitPersonal(ds, asOf, &m.Params, &m.FellBack); err != nil {
 		return nil, err
 	}
 	if m.similar, err = itemsim.Fit(itemsim.CustomerBaskets(ds), p.Cosine); err != nil {
@@ -150,7 +150,8 @@ func Fit(ds *features.Dataset, asOf time.Time, p Params) (*Recommender, error) {
 
 // fitPersonal fits the "because you bought" model, falling back from EASE
 // to RP3beta when the catalog is too large for a dense model.
-func fitPersonal(ds *features.Dataset, asOf time.Time, p Params, fellBack *string) (*itemsim.Neighbours, error) {
+// On a fallback it sets p.Personal to the model actually fitted.
+func fitPersonal(ds *features.Dataset, asOf time.Time, p *Params, fellBack *string) (*itemsim.Neighbours, error) {
 	switch p.Personal {
 	case ModelEASE:
 		x := &ds.CustomerItems
@@ -163,6 +164,7 @@ func fitPersonal(ds *features.Dataset, asOf time.Time, p Params, fellBack *strin
 			return nb, nil
 		}
 		*fellBack = fmt.Sprintf("rp3beta instead of ease: %v", err)
+		p.Personal = ModelRP3Beta
 		return itemsim.Fit(itemsim.CustomerBaskets(ds), p.RP3Beta)
 	case ModelRP3Beta:
 		return itemsim.Fit(itemsim.CustomerBaskets(ds), p.RP3Beta)
@@ -181,7 +183,7 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	dh := m.hist.(*datasetHistories)
 	c := &Recommender{AsOf: m.AsOf, Params: p, cat: m.cat, similar: m.similar, together: m.together, popular: m.popular, trending: m.trending}
 	var err error
-	if c.personal, err = fitPersonal(dh.ds, m.AsOf, p, &c.FellBack); err != nil {
+	if c.personal, err = fitPersonal(dh.ds, m.AsOf, &c.Params, &c.FellBack); err != nil {
 		return nil, err
 	}
 	if p.Personal == ModelPopular {

@@ -118,6 +118,13 @@ func TestSimilarBasketPopular(t *testing.T) {
 	if got := ids(r); len(got) != 1 || got[0] != "shoe" || r.Items[0].Reason.Kind != recommend.ReasonBoughtTogether {
 		t.Fatalf("basket [sock]: %+v", r.Items)
 	}
+	// A known customer's basket leaves out what they bought: b bought tea, cup and pot.
+	r, _ = m.Basket(recommend.BasketRequest{ItemIDs: []string{"tea"}, CustomerID: "b", Limit: 5})
+	for _, it := range r.Items {
+		if it.ItemID == "cup" || it.ItemID == "pot" || it.ItemID == "tea" {
+			t.Fatalf("basket for b returns %s, which b bought: %v", it.ItemID, ids(r))
+		}
+	}
 	r, _ = m.Popular(recommend.Filter{Limit: 2, Category: "clothes"})
 	for _, it := range r.Items {
 		if it.ItemID != "sock" && it.ItemID != "shoe" && it.ItemID != "hat" {

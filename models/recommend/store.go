@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/patron-crm/patron/internal/parallel"
 	"github.com/patron-crm/patron/models/buyagain"
 	"github.com/patron-crm/patron/models/itemsim"
 	"github.com/patron-crm/patron/models/popular"
@@ -66,22 +67,27 @@ func (m *Recommender) Write(w Writer) error {
 	if err := m.trending.Write(w, "trending"); err != nil {
 		return err
 	}
+	// Customer histories: encoded on every core, written in id order.
 	ds := dh.ds
-	sc := dh.scorer.NewScratch()
-	var h History
-	var cands []buyagain.Item
-	var buf []byte
-	for c := int32(0); int(c) < ds.Customers.Len(); c++ {
-		if len(ds.CustomerOrders.Of(int(c))) == 0 {
-			continue
-		}
-		cands = dh.build(c, sc, cands, &h)
-		buf = appendHistory(buf[:0], &h)
-		if err := w.Put(CustomersTable, []byte(ds.Customers.Name(c)), buf); err != nil {
-			return err
-		}
+	type scratch struct {
+		sc    *buyagain.Scratch
+		cands []buyagain.Item
+		h     History
 	}
-	return nil
+	work := make([]scratch, parallel.Workers())
+	for i := range work {
+		work[i].sc = dh.scorer.NewScratch()
+	}
+	return parallel.OrderedPut(ds.Customers.Len(), func(wk, c int, key, val []byte) ([]byte, []byte, bool) {
+		if len(ds.CustomerOrders.Of(c)) == 0 {
+			return key, val, false
+		}
+		x := &work[wk]
+		x.cands = dh.build(int32(c), x.sc, x.cands, &x.h)
+		return append(key, ds.Customers.Name(int32(c))...), appendHistory(val, &x.h), true
+	}, func(key, val []byte) error {
+		return w.Put(CustomersTable, key, val)
+	})
 }
 
 // storeHistories reads histories from a bundle.

@@ -699,6 +699,516 @@ func (x *Item) GetModelVersion() int64 {
 	return 0
 }
 
+type GetRecommendationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CustomerID is the customer to recommend for (required, at most 256
+	// bytes). An unknown customer gets popular items with cold_start set.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Limit is how many items to return: 1..100, default 10 when absent or 0.
+	// Fewer are returned only when the catalog, category or exclusions leave
+	// fewer items.
+	Limit *int32 `protobuf:"varint,2,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// IncludePurchased, when true, mixes items the customer bought before
+	// (reason "time_to_reorder", ranked by how due they are) with new ones.
+	// Default false: items the customer bought are never returned.
+	IncludePurchased bool `protobuf:"varint,3,opt,name=include_purchased,json=includePurchased,proto3" json:"include_purchased,omitempty"`
+	// ExcludeItemIDs are never returned (at most 1000; unknown ids ignored),
+	// e.g. the items already on the page. REST: repeat the query parameter,
+	// ?exclude_item_ids=A&exclude_item_ids=B.
+	ExcludeItemIds []string `protobuf:"bytes,4,rep,name=exclude_item_ids,json=excludeItemIds,proto3" json:"exclude_item_ids,omitempty"`
+	// Category, when set, keeps only items of that category.
+	Category      string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecommendationsRequest) Reset() {
+	*x = GetRecommendationsRequest{}
+	mi := &file_patron_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecommendationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecommendationsRequest) ProtoMessage() {}
+
+func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecommendationsRequest.ProtoReflect.Descriptor instead.
+func (*GetRecommendationsRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetRecommendationsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *GetRecommendationsRequest) GetLimit() int32 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+func (x *GetRecommendationsRequest) GetIncludePurchased() bool {
+	if x != nil {
+		return x.IncludePurchased
+	}
+	return false
+}
+
+func (x *GetRecommendationsRequest) GetExcludeItemIds() []string {
+	if x != nil {
+		return x.ExcludeItemIds
+	}
+	return nil
+}
+
+func (x *GetRecommendationsRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+type GetSimilarItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ItemID is the item of the page (required, at most 256 bytes). An item
+	// not in the bundle's catalog is NOT_FOUND.
+	ItemId string `protobuf:"bytes,1,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	// Limit is how many items to return: 1..100, default 10 when absent or 0.
+	Limit *int32 `protobuf:"varint,2,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// ExcludeItemIDs are never returned (at most 1000; unknown ids ignored).
+	ExcludeItemIds []string `protobuf:"bytes,3,rep,name=exclude_item_ids,json=excludeItemIds,proto3" json:"exclude_item_ids,omitempty"`
+	// Category, when set, keeps only items of that category.
+	Category      string `protobuf:"bytes,4,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSimilarItemsRequest) Reset() {
+	*x = GetSimilarItemsRequest{}
+	mi := &file_patron_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSimilarItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSimilarItemsRequest) ProtoMessage() {}
+
+func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSimilarItemsRequest.ProtoReflect.Descriptor instead.
+func (*GetSimilarItemsRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetSimilarItemsRequest) GetItemId() string {
+	if x != nil {
+		return x.ItemId
+	}
+	return ""
+}
+
+func (x *GetSimilarItemsRequest) GetLimit() int32 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+func (x *GetSimilarItemsRequest) GetExcludeItemIds() []string {
+	if x != nil {
+		return x.ExcludeItemIds
+	}
+	return nil
+}
+
+func (x *GetSimilarItemsRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+type RecommendBasketRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ItemIDs are the cart's items: 1..100 ids, each at most 256 bytes.
+	// Duplicates and ids not in the catalog are ignored (a cart of unknown
+	// items gets popular items). Cart items are never returned.
+	ItemIds []string `protobuf:"bytes,1,rep,name=item_ids,json=itemIds,proto3" json:"item_ids,omitempty"`
+	// CustomerID, optional: when set and known, the list is personalized and
+	// leaves out what the customer already bought.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Limit is how many items to return: 1..100, default 10 when absent or 0.
+	Limit *int32 `protobuf:"varint,3,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// ExcludeItemIDs are never returned (at most 1000; unknown ids ignored).
+	ExcludeItemIds []string `protobuf:"bytes,4,rep,name=exclude_item_ids,json=excludeItemIds,proto3" json:"exclude_item_ids,omitempty"`
+	// Category, when set, keeps only items of that category.
+	Category      string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendBasketRequest) Reset() {
+	*x = RecommendBasketRequest{}
+	mi := &file_patron_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendBasketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendBasketRequest) ProtoMessage() {}
+
+func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendBasketRequest.ProtoReflect.Descriptor instead.
+func (*RecommendBasketRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecommendBasketRequest) GetItemIds() []string {
+	if x != nil {
+		return x.ItemIds
+	}
+	return nil
+}
+
+func (x *RecommendBasketRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *RecommendBasketRequest) GetLimit() int32 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+func (x *RecommendBasketRequest) GetExcludeItemIds() []string {
+	if x != nil {
+		return x.ExcludeItemIds
+	}
+	return nil
+}
+
+func (x *RecommendBasketRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+type ListPopularItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Limit is how many items to return: 1..100, default 10 when absent or 0.
+	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// Category, when set, keeps only items of that category.
+	Category      string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPopularItemsRequest) Reset() {
+	*x = ListPopularItemsRequest{}
+	mi := &file_patron_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPopularItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPopularItemsRequest) ProtoMessage() {}
+
+func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPopularItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListPopularItemsRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListPopularItemsRequest) GetLimit() int32 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+func (x *ListPopularItemsRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+// RecommendationsResponse is a list of recommended items, best first.
+type RecommendationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Items are the recommended items, best first, each at most once.
+	Items []*RecommendedItem `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// ModelVersion is the version of the model bundle that answered.
+	ModelVersion int64 `protobuf:"varint,2,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	// ColdStart is true when the customer is not in the bundle (new, or
+	// first ordered after the model's as-of date) and the items are popular
+	// ones rather than personalized.
+	ColdStart     bool `protobuf:"varint,3,opt,name=cold_start,json=coldStart,proto3" json:"cold_start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendationsResponse) Reset() {
+	*x = RecommendationsResponse{}
+	mi := &file_patron_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendationsResponse) ProtoMessage() {}
+
+func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendationsResponse.ProtoReflect.Descriptor instead.
+func (*RecommendationsResponse) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RecommendationsResponse) GetItems() []*RecommendedItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *RecommendationsResponse) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+func (x *RecommendationsResponse) GetColdStart() bool {
+	if x != nil {
+		return x.ColdStart
+	}
+	return false
+}
+
+// RecommendedItem is one recommended item.
+type RecommendedItem struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ItemId string                 `protobuf:"bytes,1,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	// Name is the catalog name ("" when the orders gave none).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Score ranks the items of one response (higher is better). It is
+	// comparable only within a response: model items score above items added
+	// from the popularity list to fill it.
+	Score float64 `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
+	// Reason says why the item is recommended.
+	Reason        *Reason `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendedItem) Reset() {
+	*x = RecommendedItem{}
+	mi := &file_patron_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendedItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendedItem) ProtoMessage() {}
+
+func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendedItem.ProtoReflect.Descriptor instead.
+func (*RecommendedItem) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RecommendedItem) GetItemId() string {
+	if x != nil {
+		return x.ItemId
+	}
+	return ""
+}
+
+func (x *RecommendedItem) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecommendedItem) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *RecommendedItem) GetReason() *Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return nil
+}
+
+// Reason explains a recommended item in words a shop can show.
+type Reason struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind is one of:
+	//
+	//	"because_you_bought": from one of the customer's items (item_id);
+	//	"bought_together": often in the same order as item_id;
+	//	"similar": bought by the same customers as item_id;
+	//	"time_to_reorder": the customer buys it repeatedly and is due;
+	//	"popular": popular or trending (cold start, or to fill the list).
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// ItemID is the related item the reason refers to; "" for popular.
+	ItemId string `protobuf:"bytes,2,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	// Text is a sentence for a shop page, e.g. "Often bought together with
+	// JUMBO BAG RED RETROSPOT".
+	Text          string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reason) Reset() {
+	*x = Reason{}
+	mi := &file_patron_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reason) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reason) ProtoMessage() {}
+
+func (x *Reason) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reason.ProtoReflect.Descriptor instead.
+func (*Reason) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Reason) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Reason) GetItemId() string {
+	if x != nil {
+		return x.ItemId
+	}
+	return ""
+}
+
+func (x *Reason) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 var File_patron_proto protoreflect.FileDescriptor
 
 const file_patron_proto_rawDesc = "" +
@@ -765,7 +1275,47 @@ const file_patron_proto_rawDesc = "" +
 	"\x0ffirst_sold_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rfirstSoldTime\x12@\n" +
 	"\x0elast_sold_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\flastSoldTime\x12#\n" +
-	"\rmodel_version\x18\v \x01(\x03R\fmodelVersion2\x9f\x01\n" +
+	"\rmodel_version\x18\v \x01(\x03R\fmodelVersion\"\xd4\x01\n" +
+	"\x19GetRecommendationsRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x19\n" +
+	"\x05limit\x18\x02 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12+\n" +
+	"\x11include_purchased\x18\x03 \x01(\bR\x10includePurchased\x12(\n" +
+	"\x10exclude_item_ids\x18\x04 \x03(\tR\x0eexcludeItemIds\x12\x1a\n" +
+	"\bcategory\x18\x05 \x01(\tR\bcategoryB\b\n" +
+	"\x06_limit\"\x9c\x01\n" +
+	"\x16GetSimilarItemsRequest\x12\x17\n" +
+	"\aitem_id\x18\x01 \x01(\tR\x06itemId\x12\x19\n" +
+	"\x05limit\x18\x02 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12(\n" +
+	"\x10exclude_item_ids\x18\x03 \x03(\tR\x0eexcludeItemIds\x12\x1a\n" +
+	"\bcategory\x18\x04 \x01(\tR\bcategoryB\b\n" +
+	"\x06_limit\"\xbf\x01\n" +
+	"\x16RecommendBasketRequest\x12\x19\n" +
+	"\bitem_ids\x18\x01 \x03(\tR\aitemIds\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x19\n" +
+	"\x05limit\x18\x03 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12(\n" +
+	"\x10exclude_item_ids\x18\x04 \x03(\tR\x0eexcludeItemIds\x12\x1a\n" +
+	"\bcategory\x18\x05 \x01(\tR\bcategoryB\b\n" +
+	"\x06_limit\"Z\n" +
+	"\x17ListPopularItemsRequest\x12\x19\n" +
+	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategoryB\b\n" +
+	"\x06_limit\"\x8f\x01\n" +
+	"\x17RecommendationsResponse\x120\n" +
+	"\x05items\x18\x01 \x03(\v2\x1a.patron.v1.RecommendedItemR\x05items\x12#\n" +
+	"\rmodel_version\x18\x02 \x01(\x03R\fmodelVersion\x12\x1d\n" +
+	"\n" +
+	"cold_start\x18\x03 \x01(\bR\tcoldStart\"\x7f\n" +
+	"\x0fRecommendedItem\x12\x17\n" +
+	"\aitem_id\x18\x01 \x01(\tR\x06itemId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\x12)\n" +
+	"\x06reason\x18\x04 \x01(\v2\x11.patron.v1.ReasonR\x06reason\"I\n" +
+	"\x06Reason\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x17\n" +
+	"\aitem_id\x18\x02 \x01(\tR\x06itemId\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text2\x9f\x01\n" +
 	"\fModelService\x12D\n" +
 	"\x0eGetActiveModel\x12 .patron.v1.GetActiveModelRequest\x1a\x10.patron.v1.Model\x12I\n" +
 	"\n" +
@@ -773,7 +1323,12 @@ const file_patron_proto_rawDesc = "" +
 	"\x0fCustomerService\x12A\n" +
 	"\vGetCustomer\x12\x1d.patron.v1.GetCustomerRequest\x1a\x13.patron.v1.Customer2D\n" +
 	"\vItemService\x125\n" +
-	"\aGetItem\x12\x19.patron.v1.GetItemRequest\x1a\x0f.patron.v1.ItemB7Z5github.com/patron-crm/patron/proto/patron/v1;patronv1b\x06proto3"
+	"\aGetItem\x12\x19.patron.v1.GetItemRequest\x1a\x0f.patron.v1.Item2\x87\x03\n" +
+	"\x15RecommendationService\x12^\n" +
+	"\x12GetRecommendations\x12$.patron.v1.GetRecommendationsRequest\x1a\".patron.v1.RecommendationsResponse\x12X\n" +
+	"\x0fGetSimilarItems\x12!.patron.v1.GetSimilarItemsRequest\x1a\".patron.v1.RecommendationsResponse\x12X\n" +
+	"\x0fRecommendBasket\x12!.patron.v1.RecommendBasketRequest\x1a\".patron.v1.RecommendationsResponse\x12Z\n" +
+	"\x10ListPopularItems\x12\".patron.v1.ListPopularItemsRequest\x1a\".patron.v1.RecommendationsResponseB7Z5github.com/patron-crm/patron/proto/patron/v1;patronv1b\x06proto3"
 
 var (
 	file_patron_proto_rawDescOnce sync.Once
@@ -787,45 +1342,62 @@ func file_patron_proto_rawDescGZIP() []byte {
 	return file_patron_proto_rawDescData
 }
 
-var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_patron_proto_goTypes = []any{
-	(*GetActiveModelRequest)(nil), // 0: patron.v1.GetActiveModelRequest
-	(*ListModelsRequest)(nil),     // 1: patron.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),    // 2: patron.v1.ListModelsResponse
-	(*Model)(nil),                 // 3: patron.v1.Model
-	(*GetCustomerRequest)(nil),    // 4: patron.v1.GetCustomerRequest
-	(*Customer)(nil),              // 5: patron.v1.Customer
-	(*OrderSummary)(nil),          // 6: patron.v1.OrderSummary
-	(*GetItemRequest)(nil),        // 7: patron.v1.GetItemRequest
-	(*Item)(nil),                  // 8: patron.v1.Item
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 10: google.protobuf.Struct
+	(*GetActiveModelRequest)(nil),     // 0: patron.v1.GetActiveModelRequest
+	(*ListModelsRequest)(nil),         // 1: patron.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),        // 2: patron.v1.ListModelsResponse
+	(*Model)(nil),                     // 3: patron.v1.Model
+	(*GetCustomerRequest)(nil),        // 4: patron.v1.GetCustomerRequest
+	(*Customer)(nil),                  // 5: patron.v1.Customer
+	(*OrderSummary)(nil),              // 6: patron.v1.OrderSummary
+	(*GetItemRequest)(nil),            // 7: patron.v1.GetItemRequest
+	(*Item)(nil),                      // 8: patron.v1.Item
+	(*GetRecommendationsRequest)(nil), // 9: patron.v1.GetRecommendationsRequest
+	(*GetSimilarItemsRequest)(nil),    // 10: patron.v1.GetSimilarItemsRequest
+	(*RecommendBasketRequest)(nil),    // 11: patron.v1.RecommendBasketRequest
+	(*ListPopularItemsRequest)(nil),   // 12: patron.v1.ListPopularItemsRequest
+	(*RecommendationsResponse)(nil),   // 13: patron.v1.RecommendationsResponse
+	(*RecommendedItem)(nil),           // 14: patron.v1.RecommendedItem
+	(*Reason)(nil),                    // 15: patron.v1.Reason
+	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),           // 17: google.protobuf.Struct
 }
 var file_patron_proto_depIdxs = []int32{
 	3,  // 0: patron.v1.ListModelsResponse.models:type_name -> patron.v1.Model
-	9,  // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
-	10, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
-	9,  // 4: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
-	9,  // 5: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
+	16, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	16, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
+	17, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
+	16, // 4: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
+	16, // 5: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
 	6,  // 6: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
-	9,  // 7: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
-	9,  // 9: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
-	9,  // 10: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
-	0,  // 11: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
-	1,  // 12: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
-	4,  // 13: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
-	7,  // 14: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
-	3,  // 15: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
-	2,  // 16: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
-	5,  // 17: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
-	8,  // 18: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	16, // 7: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
+	16, // 8: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
+	16, // 9: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
+	16, // 10: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
+	14, // 11: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
+	15, // 12: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
+	0,  // 13: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
+	1,  // 14: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
+	4,  // 15: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
+	7,  // 16: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
+	9,  // 17: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
+	10, // 18: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
+	11, // 19: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
+	12, // 20: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
+	3,  // 21: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
+	2,  // 22: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
+	5,  // 23: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
+	8,  // 24: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
+	13, // 25: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
+	13, // 26: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
+	13, // 27: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
+	13, // 28: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_patron_proto_init() }
@@ -834,15 +1406,19 @@ func file_patron_proto_init() {
 		return
 	}
 	file_patron_proto_msgTypes[4].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[9].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[10].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[11].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_patron_proto_rawDesc), len(file_patron_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   16,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_patron_proto_goTypes,
 		DependencyIndexes: file_patron_proto_depIdxs,

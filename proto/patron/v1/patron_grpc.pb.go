@@ -399,3 +399,285 @@ var ItemService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "patron.proto",
 }
+
+const (
+	RecommendationService_GetRecommendations_FullMethodName = "/patron.v1.RecommendationService/GetRecommendations"
+	RecommendationService_GetSimilarItems_FullMethodName    = "/patron.v1.RecommendationService/GetSimilarItems"
+	RecommendationService_RecommendBasket_FullMethodName    = "/patron.v1.RecommendationService/RecommendBasket"
+	RecommendationService_ListPopularItems_FullMethodName   = "/patron.v1.RecommendationService/ListPopularItems"
+)
+
+// RecommendationServiceClient is the client API for RecommendationService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// RecommendationService answers what storefronts ask on every product page
+// and cart view: personalized items, similar items, items that go with a
+// cart, and popular items. Every returned item carries a score and a reason a
+// shop can show, and every response names the model version that answered.
+//
+// Common rules of its methods:
+//   - limit: 1..100 items; absent or 0 means 10; anything else is
+//     INVALID_ARGUMENT.
+//   - exclude_item_ids: at most 1000 ids; those items are never returned.
+//     Ids not in the catalog are ignored.
+//   - category: when set, only items of that category are returned (exact,
+//     case-sensitive match); an unknown category gives an empty list.
+//   - ids (customer_id, item_id, item_ids) are at most 256 bytes of UTF-8;
+//     in REST paths, percent-encode them.
+//   - an item never appears twice in a response.
+//   - UNAVAILABLE while no model bundle is loaded.
+type RecommendationServiceClient interface {
+	// GetRecommendations returns items for one customer, best first. By
+	// default items the customer already bought are left out; with
+	// include_purchased, items they buy repeatedly come back ranked by how due
+	// a reorder is. An unknown customer is not an error: the response holds
+	// popular items and cold_start is true.
+	// REST: GET /v1/customers/{customer_id}/recommendations?limit=10
+	GetRecommendations(ctx context.Context, in *GetRecommendationsRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error)
+	// GetSimilarItems returns items related to one item (bought by the same
+	// customers, then bought in the same orders), filled with popular items.
+	// The item itself is never returned. Unknown item: NOT_FOUND.
+	// REST: GET /v1/items/{item_id}/similar?limit=10
+	GetSimilarItems(ctx context.Context, in *GetSimilarItemsRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error)
+	// RecommendBasket returns items that go with a cart, personalized when the
+	// customer is known. Cart items are never returned.
+	// REST: POST /v1/recommendations:basket with the request as JSON body.
+	RecommendBasket(ctx context.Context, in *RecommendBasketRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error)
+	// ListPopularItems returns trending items (popularity decayed over recent
+	// weeks), then all-time best sellers.
+	// REST: GET /v1/items:popular?limit=10
+	ListPopularItems(ctx context.Context, in *ListPopularItemsRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error)
+}
+
+type recommendationServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewRecommendationServiceClient(cc grpc.ClientConnInterface) RecommendationServiceClient {
+	return &recommendationServiceClient{cc}
+}
+
+func (c *recommendationServiceClient) GetRecommendations(ctx context.Context, in *GetRecommendationsRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecommendationsResponse)
+	err := c.cc.Invoke(ctx, RecommendationService_GetRecommendations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recommendationServiceClient) GetSimilarItems(ctx context.Context, in *GetSimilarItemsRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecommendationsResponse)
+	err := c.cc.Invoke(ctx, RecommendationService_GetSimilarItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recommendationServiceClient) RecommendBasket(ctx context.Context, in *RecommendBasketRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecommendationsResponse)
+	err := c.cc.Invoke(ctx, RecommendationService_RecommendBasket_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *recommendationServiceClient) ListPopularItems(ctx context.Context, in *ListPopularItemsRequest, opts ...grpc.CallOption) (*RecommendationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecommendationsResponse)
+	err := c.cc.Invoke(ctx, RecommendationService_ListPopularItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RecommendationServiceServer is the server API for RecommendationService service.
+// All implementations must embed UnimplementedRecommendationServiceServer
+// for forward compatibility.
+//
+// RecommendationService answers what storefronts ask on every product page
+// and cart view: personalized items, similar items, items that go with a
+// cart, and popular items. Every returned item carries a score and a reason a
+// shop can show, and every response names the model version that answered.
+//
+// Common rules of its methods:
+//   - limit: 1..100 items; absent or 0 means 10; anything else is
+//     INVALID_ARGUMENT.
+//   - exclude_item_ids: at most 1000 ids; those items are never returned.
+//     Ids not in the catalog are ignored.
+//   - category: when set, only items of that category are returned (exact,
+//     case-sensitive match); an unknown category gives an empty list.
+//   - ids (customer_id, item_id, item_ids) are at most 256 bytes of UTF-8;
+//     in REST paths, percent-encode them.
+//   - an item never appears twice in a response.
+//   - UNAVAILABLE while no model bundle is loaded.
+type RecommendationServiceServer interface {
+	// GetRecommendations returns items for one customer, best first. By
+	// default items the customer already bought are left out; with
+	// include_purchased, items they buy repeatedly come back ranked by how due
+	// a reorder is. An unknown customer is not an error: the response holds
+	// popular items and cold_start is true.
+	// REST: GET /v1/customers/{customer_id}/recommendations?limit=10
+	GetRecommendations(context.Context, *GetRecommendationsRequest) (*RecommendationsResponse, error)
+	// GetSimilarItems returns items related to one item (bought by the same
+	// customers, then bought in the same orders), filled with popular items.
+	// The item itself is never returned. Unknown item: NOT_FOUND.
+	// REST: GET /v1/items/{item_id}/similar?limit=10
+	GetSimilarItems(context.Context, *GetSimilarItemsRequest) (*RecommendationsResponse, error)
+	// RecommendBasket returns items that go with a cart, personalized when the
+	// customer is known. Cart items are never returned.
+	// REST: POST /v1/recommendations:basket with the request as JSON body.
+	RecommendBasket(context.Context, *RecommendBasketRequest) (*RecommendationsResponse, error)
+	// ListPopularItems returns trending items (popularity decayed over recent
+	// weeks), then all-time best sellers.
+	// REST: GET /v1/items:popular?limit=10
+	ListPopularItems(context.Context, *ListPopularItemsRequest) (*RecommendationsResponse, error)
+	mustEmbedUnimplementedRecommendationServiceServer()
+}
+
+// UnimplementedRecommendationServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedRecommendationServiceServer struct{}
+
+func (UnimplementedRecommendationServiceServer) GetRecommendations(context.Context, *GetRecommendationsRequest) (*RecommendationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecommendations not implemented")
+}
+func (UnimplementedRecommendationServiceServer) GetSimilarItems(context.Context, *GetSimilarItemsRequest) (*RecommendationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSimilarItems not implemented")
+}
+func (UnimplementedRecommendationServiceServer) RecommendBasket(context.Context, *RecommendBasketRequest) (*RecommendationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecommendBasket not implemented")
+}
+func (UnimplementedRecommendationServiceServer) ListPopularItems(context.Context, *ListPopularItemsRequest) (*RecommendationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPopularItems not implemented")
+}
+func (UnimplementedRecommendationServiceServer) mustEmbedUnimplementedRecommendationServiceServer() {}
+func (UnimplementedRecommendationServiceServer) testEmbeddedByValue()                               {}
+
+// UnsafeRecommendationServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to RecommendationServiceServer will
+// result in compilation errors.
+type UnsafeRecommendationServiceServer interface {
+	mustEmbedUnimplementedRecommendationServiceServer()
+}
+
+func RegisterRecommendationServiceServer(s grpc.ServiceRegistrar, srv RecommendationServiceServer) {
+	// If the following call panics, it indicates UnimplementedRecommendationServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&RecommendationService_ServiceDesc, srv)
+}
+
+func _RecommendationService_GetRecommendations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecommendationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecommendationServiceServer).GetRecommendations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecommendationService_GetRecommendations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecommendationServiceServer).GetRecommendations(ctx, req.(*GetRecommendationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecommendationService_GetSimilarItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSimilarItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecommendationServiceServer).GetSimilarItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecommendationService_GetSimilarItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecommendationServiceServer).GetSimilarItems(ctx, req.(*GetSimilarItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecommendationService_RecommendBasket_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecommendBasketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecommendationServiceServer).RecommendBasket(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecommendationService_RecommendBasket_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecommendationServiceServer).RecommendBasket(ctx, req.(*RecommendBasketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RecommendationService_ListPopularItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPopularItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RecommendationServiceServer).ListPopularItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RecommendationService_ListPopularItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RecommendationServiceServer).ListPopularItems(ctx, req.(*ListPopularItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// RecommendationService_ServiceDesc is the grpc.ServiceDesc for RecommendationService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var RecommendationService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "patron.v1.RecommendationService",
+	HandlerType: (*RecommendationServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetRecommendations",
+			Handler:    _RecommendationService_GetRecommendations_Handler,
+		},
+		{
+			MethodName: "GetSimilarItems",
+			Handler:    _RecommendationService_GetSimilarItems_Handler,
+		},
+		{
+			MethodName: "RecommendBasket",
+			Handler:    _RecommendationService_RecommendBasket_Handler,
+		},
+		{
+			MethodName: "ListPopularItems",
+			Handler:    _RecommendationService_ListPopularItems_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "patron.proto",
+}

@@ -68,7 +68,7 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 	best := Candidate{NDCG10New: -1}
 	shared := base
 	shared.Personal = recommend.ModelPopular
-	baseFit, err := recommend.Fit(split.Train, valCut, shared)
+	baseFit, err := recommend.FitForRanking(split.Train, valCut, shared)
 	if err != nil {
 		return base, rep, err
 	}
@@ -196,7 +196,7 @@ func EvaluateRecs(ds *features.Dataset, valCut, cutoff, end time.Time) (RecsEval
 	}
 	split := eval.NewRankSplit(full, cutoff, time.Time{})
 	start := time.Now()
-	m, err := recommend.Fit(split.Train, cutoff, p)
+	m, err := recommend.FitForRanking(split.Train, cutoff, p)
 	if err != nil {
 		return ev, err
 	}

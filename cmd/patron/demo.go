@@ -65,13 +65,19 @@ func runDemo(ctx context.Context, a *app, args []string) error {
   curl -s %[1]s/v1/models/active
   curl -s %[1]s/v1/customers/%[2]s?recent_orders=3
   curl -s %[1]s/v1/items/%[3]s
+  curl -s '%[1]s/v1/customers/%[2]s/recommendations?limit=5'
+  curl -s '%[1]s/v1/customers/%[2]s/recommendations?limit=5&include_purchased=true'
+  curl -s '%[1]s/v1/items/%[3]s/similar?limit=5'
+  curl -s -X POST %[1]s/v1/recommendations:basket -d '{"itemIds":["%[6]s"],"limit":5}'
+  curl -s '%[1]s/v1/items:popular?limit=5'
   curl -s %[1]s/v1/customers/no-such-customer        (404 with a message)
   grpcurl -plaintext %[4]s list
   grpcurl -plaintext -d '{"customer_id":"%[5]s"}' %[4]s patron.v1.CustomerService/GetCustomer
+  grpcurl -plaintext -d '{"customer_id":"%[5]s","limit":5}' %[4]s patron.v1.RecommendationService/GetRecommendations
   grpcurl -plaintext %[4]s grpc.health.v1.Health/Check
 OpenAPI document: %[1]s/openapi.json
 
-`, h, url.PathEscape(customer), url.PathEscape(item), *grpcAddr, customer)
+`, h, url.PathEscape(customer), url.PathEscape(item), *grpcAddr, customer, item)
 	if *trainOnly {
 		return nil
 	}

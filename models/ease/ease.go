@@ -25,6 +25,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/topk"
 	"github.com/patron-crm/patron/models/itemsim"
 )
 
@@ -135,9 +136,27 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 		return nil, fmt.Errorf("ease: invert: %w", err)
 	}
 	// B_ij = -P_ij / P_jj; keep each row's K largest positive weights.
+	// P is read from the upper triangle of its raw storage.
+	raw := inv.RawSymmetric()
+	at := func(a, b int) float64 {
+		if a > b {
+			a, b = b, a
+		}
+		return raw.Data[a*raw.Stride+b]
+	}
+	diag := make([]float64, n)
+	for b := range diag {
+		diag[b] = at(b, b)
+	}
 	type cand struct {
 		j int32
 		w float64
+	}
+	better := func(u, v cand) int {
+		if c := cmp.Compare(v.w, u.w); c != 0 {
+			return c
+		}
+		return cmp.Compare(u.j, v.j)
 	}
 	cands := make([]cand, 0, n)
 	lists := make([][]cand, nItems)
@@ -147,17 +166,11 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 			if a == b {
 				continue
 			}
-			if w := -inv.At(a, b) / inv.At(b, b); w > 0 {
+			if w := -at(a, b) / diag[b]; w > 0 {
 				cands = append(cands, cand{items[b], w})
 			}
 		}
-		slices.SortFunc(cands, func(u, v cand) int {
-			if c := cmp.Compare(v.w, u.w); c != 0 {
-				return c
-			}
-			return cmp.Compare(u.j, v.j)
-		})
-		lists[items[a]] = slices.Clone(cands[:min(len(cands), p.K)])
+		lists[items[a]] = slices.Clone(topk.Select(cands, p.K, better))
 	}
 	for i, l := range lists {
 		nb.Ptr[i+1] = nb.Ptr[i] + len(l)

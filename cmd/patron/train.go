@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/patron-crm/patron/training"
@@ -74,12 +75,31 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	c := res.Manifest.Counts
 	fmt.Fprintf(a.stdout, "  customers %s, items %s, orders %s\n", commaInt(c["customers"]), commaInt(c["items"]), commaInt(c["orders"]))
 	for _, st := range res.Stages {
-		fmt.Fprintf(a.stdout, "  %-9s %s\n", st.Name, st.Duration.Round(time.Millisecond))
+		fmt.Fprintf(a.stdout, "  %-16s %s\n", st.Name, st.Duration.Round(time.Millisecond))
 	}
+	writeRecsSummary(a.stdout, res.Recs)
 	if *noActivate {
 		fmt.Fprintf(a.stdout, "not activated: run `patron models activate %d --data-dir %s` to serve it\n", res.Manifest.Version, sf.dataDir)
 	} else {
 		fmt.Fprintf(a.stdout, "active: `patron serve --data-dir %s` serves it (a running server switches to it by itself)\n", sf.dataDir)
 	}
 	return nil
+}
+
+// writeRecsSummary says which recommendation model training chose and how
+// it scored on the validation window beside the baselines.
+func writeRecsSummary(w io.Writer, r training.RecsReport) {
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "recommendations: %s\n", r.Skipped)
+	} else {
+		c := r.Chosen
+		fmt.Fprintf(w, "recommendations: %s, history half-life %g days, buy-again weight %g, chosen on %s to %s\n",
+			c.Personal, c.HistoryHalfLife, c.RebuyWeight, r.ValidationCutoff.Format("2006-01-02"), r.ValidationEnd.Format("2006-01-02"))
+		for _, rep := range r.Reports {
+			fmt.Fprintf(w, "  validation NDCG@10 %-4s %-22s %.3f (%d customers)\n", rep.Task, rep.Model, rep.NDCG(10), rep.Customers)
+		}
+	}
+	if r.FellBack != "" {
+		fmt.Fprintf(w, "  fell back: %s\n", r.FellBack)
+	}
 }

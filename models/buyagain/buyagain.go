@@ -36,10 +36,6 @@ type Params struct {
 	HalfLifeMin, HalfLifeMax float64
 	// DueWeight is d (default 0.5; 0 ignores repurchase intervals).
 	DueWeight float64
-	// Seasonal, when positive, is the weight of an annual term: a purchase
-	// made a year before the coming Window days counts as recent.
-	Seasonal float64
-	Window   float64
 }
 
 func (p Params) withDefaults() Params {
@@ -88,14 +84,13 @@ func New(ds *features.Dataset, asOf time.Time, p Params) *Scorer {
 type Scratch struct {
 	first, last []int64
 	count       []int32
-	season      []float64
 	touched     []int32
 }
 
 // NewScratch returns scratch space for ds's item count.
 func (s *Scorer) NewScratch() *Scratch {
 	n := s.ds.Items.Len()
-	return &Scratch{first: make([]int64, n), last: make([]int64, n), count: make([]int32, n), season: make([]float64, n)}
+	return &Scratch{first: make([]int64, n), last: make([]int64, n), count: make([]int32, n)}
 }
 
 // Customer appends customer c's buy-again candidates (unsorted) to dst.
@@ -116,9 +111,6 @@ func (s *Scorer) Customer(c int32, sc *Scratch, dst []Item) []Item {
 			}
 			sc.count[i]++
 			sc.last[i] = t
-			if s.p.Seasonal > 0 {
-				sc.season[i] = max(sc.season[i], SeasonWeight(t, s.asOf, s.p.Window))
-			}
 		}
 	}
 	first, last := ds.Orders[orders[0]].Time, ds.Orders[orders[len(orders)-1]].Time
@@ -141,30 +133,9 @@ func (s *Scorer) Customer(c int32, sc *Scratch, dst []Item) []Item {
 				due += s.p.DueWeight * min(1, age/it.Interval)
 			}
 		}
-		rec := math.Exp2(-age / h)
-		if s.p.Seasonal > 0 {
-			rec = max(rec, s.p.Seasonal*sc.season[i])
-			sc.season[i] = 0
-		}
-		it.Score = math.Pow(float64(n), s.p.CountPower) * rec * due
+		it.Score = math.Pow(float64(n), s.p.CountPower) * math.Exp2(-age/h) * due
 		dst = append(dst, it)
 		sc.count[i] = 0
 	}
 	return dst
-}
-
-// SeasonWeight is 1 for a purchase at t made one year before the window
-// [asOf, asOf+window days), falling off as a Gaussian with a 30-day scale.
-func SeasonWeight(t, asOf int64, window float64) float64 {
-	if window <= 0 {
-		window = 90
-	}
-	d := float64(t+365*86400-asOf) / 86400
-	dist := 0.0
-	if d < 0 {
-		dist = -d
-	} else if d > window {
-		dist = d - window
-	}
-	return math.Exp(-0.5 * (dist / 30) * (dist / 30))
 }

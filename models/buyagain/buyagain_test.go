@@ -1,0 +1,56 @@
+package buyagain
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patron-crm/patron/features"
+)
+
+func TestScores(t *testing.T) {
+	// c buys A on days 1, 11, 21 (every 10 days), B on day 2 only, and
+	// C on days 5 and 25 (every 20 days, so C is not yet due on day 31).
+	in := `order_id,customer_id,item_id,quantity,unit_price,ordered_at
+o1,c,A1,1,1,2024-01-01
+o2,c,B1,1,1,2024-01-02
+o3,c,C1,1,1,2024-01-05
+o4,c,A1,1,1,2024-01-11
+o5,c,A1,1,1,2024-01-21
+o6,c,C1,1,1,2024-01-25
+`
+	ds, err := features.Read(context.Background(), strings.NewReader(in), features.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
+	s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, DueWeight: 1})
+	c, _ := ds.Customers.Index("c")
+	items := s.Customer(c, s.NewScratch(), nil)
+	got := map[string]Item{}
+	for _, it := range items {
+		got[ds.Items.Name(it.Item)] = it
+	}
+	a, b, cc := got["A1"], got["B1"], got["C1"]
+	if a.Orders != 3 || a.Interval != 10 || cc.Interval != 20 || b.Orders != 1 || b.Interval != 0 {
+		t.Fatalf("counts/intervals: %+v %+v %+v", a, b, cc)
+	}
+	// Mean gap between c's 6 orders: 24/5 = 4.8 days; half-life 4 gaps = 19.2 days (above the 14-day floor).
+	h := 4 * 4.8
+	wantA := 3 * math.Exp2(-10/h) * 2          // 10 days since the last, interval 10: fully due
+	wantC := 2 * math.Exp2(-6/h) * (1 + 6.0/20) // 6 days of a 20-day interval
+	wantB := 1 * math.Exp2(-29/h)               // bought once: no due term
+	for _, x := range []struct {
+		name      string
+		got, want float64
+	}{{"A", a.Score, wantA}, {"C", cc.Score, wantC}, {"B", b.Score, wantB}} {
+		if math.Abs(x.got-x.want) > 1e-9 {
+			t.Errorf("%s: score %v, want %v", x.name, x.got, x.want)
+		}
+	}
+	if !(a.Score > cc.Score && cc.Score > b.Score) {
+		t.Fatalf("order A > C > B expected: %v %v %v", a.Score, cc.Score, b.Score)
+	}
+}

@@ -39,7 +39,7 @@ o6,c,C1,1,1,2024-01-25
 	}
 	// Mean gap between c's 6 orders: 24/5 = 4.8 days; half-life 4 gaps = 19.2 days (above the 14-day floor).
 	h := 4 * 4.8
-	wantA := 3 * math.Exp2(-10/h) * 2          // 10 days since the last, interval 10: fully due
+	wantA := 3 * math.Exp2(-10/h) * 2           // 10 days since the last, interval 10: fully due
 	wantC := 2 * math.Exp2(-6/h) * (1 + 6.0/20) // 6 days of a 20-day interval
 	wantB := 1 * math.Exp2(-29/h)               // bought once: no due term
 	for _, x := range []struct {

@@ -1,0 +1,43 @@
+package btyd_test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/patron-crm/patron/models/btyd"
+)
+
+// Fit BG/NBD on the CDNOW calibration summary (weeks) and predict the
+// paper's example customer: 2 repeat purchases, the last at week 30.43,
+// observed for 38.86 weeks. With a features.Dataset, use Summarize, Fit and
+// Model.ScoreAll instead.
+func ExampleFitBGNBD() {
+	raw, err := os.ReadFile("../../data/cdnow/cdnow_customers_summary.csv")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var obs []btyd.Obs
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n")[1:] {
+		f := strings.Split(strings.TrimSpace(line), ",")
+		x, _ := strconv.ParseFloat(f[1], 64)
+		tx, _ := strconv.ParseFloat(f[2], 64)
+		T, _ := strconv.ParseFloat(f[3], 64)
+		obs = append(obs, btyd.Obs{X: x, Tx: tx, T: T, W: 1})
+	}
+	fit, err := btyd.FitBGNBD(obs, btyd.FitOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := fit.Model
+	fmt.Printf("r=%.3f alpha=%.3f a=%.3f b=%.3f LL=%.1f boundary=%v\n", m.R, m.Alpha, m.A, m.B, fit.LogLik, fit.AtBoundary())
+	c := btyd.Obs{X: 2, Tx: 30.43, T: 38.86}
+	fmt.Printf("P(alive)=%.3f E[X(39)]=%.3f P(any in 39)=%.3f median wait=%.1f weeks\n",
+		m.PAlive(c), m.ExpectedOrders(39, c), m.ProbAny(39, c), m.MedianWait(c))
+	// Output:
+	// r=0.243 alpha=4.414 a=0.793 b=2.426 LL=-9582.4 boundary=false
+	// P(alive)=0.727 E[X(39)]=1.226 P(any in 39)=0.555 median wait=15.7 weeks
+}

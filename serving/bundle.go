@@ -12,6 +12,7 @@ import (
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
+	"github.com/patron-crm/patron/models/value"
 )
 
 // requiredTables are the bundle tables the server reads. A bundle without
@@ -29,6 +30,10 @@ type loadedBundle struct {
 	// recs answers recommendation requests; opened by validate, which
 	// loads its catalog, neighbour lists and rankings into memory.
 	recs *recommend.Recommender
+	// values answers customer-value requests; nil when the bundle has no
+	// customer-value model, and valuesMissing then says why.
+	values        *value.Values
+	valuesMissing string
 	// manifestPB is the manifest mapped to the API once, at load time.
 	manifestPB *structpb.Struct
 
@@ -158,6 +163,15 @@ func validate(l *loadedBundle) error {
 		return fmt.Errorf("bundle v%d: load recommendation models: %w", m.Version, err)
 	}
 	l.recs = recs
+	vals, err := value.Open(l.bundle, int64(m.Version))
+	switch {
+	case errors.Is(err, value.ErrNoModel):
+		l.valuesMissing = err.Error() // served without; value endpoints say why
+	case err != nil:
+		return fmt.Errorf("bundle v%d: load customer-value model: %w", m.Version, err)
+	default:
+		l.values = vals
+	}
 	return nil
 }
 

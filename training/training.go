@@ -10,6 +10,7 @@ package training
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
+	"github.com/patron-crm/patron/models/value"
 )
 
 // Config describes one training run.
@@ -46,6 +48,8 @@ type Config struct {
 	Params map[string]string
 	// Progress, when set, is told which stage the run is in.
 	Progress func(stage string)
+	// Value configures the customer-value models (horizon, discount, tiers).
+	Value value.Options
 	// ValidationDays is the length of the window before AsOf on which
 	// model parameters are chosen (default 90).
 	ValidationDays int
@@ -62,6 +66,10 @@ type Result struct {
 	Stages []Stage
 	// Recs reports how the recommendation parameters were chosen.
 	Recs RecsReport
+	// Value reports the customer-value fit; nil when ValueSkipped says why
+	// there is none.
+	Value        *value.Report
+	ValueSkipped string
 }
 
 // Stage is one timed step of a run.
@@ -168,6 +176,33 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	}
 	res.Recs = recsRep
 	stage("recommendations", start)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	start = time.Now()
+	say("fitting customer-value models")
+	vf, err := value.Fit(ds, asOf, cfg.Value)
+	switch {
+	case errors.Is(err, value.ErrNoModel):
+		// Not every history supports a lifetime model (e.g. no repeat
+		// buyers): the bundle still serves everything else, and says why.
+		res.ValueSkipped = err.Error()
+		if err := b.SetMetrics("value", map[string]string{"skipped": err.Error()}); err != nil {
+			return res, err
+		}
+	case err != nil:
+		return res, err
+	default:
+		if err := vf.Write(b); err != nil {
+			return res, err
+		}
+		if err := b.SetMetrics("value", vf.Report); err != nil {
+			return res, err
+		}
+		res.Value = &vf.Report
+	}
+	stage("value", start)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}

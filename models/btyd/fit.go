@@ -43,6 +43,9 @@ type FitOptions struct {
 const (
 	boundaryLow  = 1e-3
 	boundaryHigh = 1e3
+	// negligibleDropout flags a mean dropout probability a/(a+b) so small
+	// that P(alive) carries no information, wherever a and b ended.
+	negligibleDropout = 1e-3
 )
 
 // BGNBDFit is the result of FitBGNBD.
@@ -216,6 +219,10 @@ func bgnbdBoundary(m BGNBD) []string {
 	switch {
 	case m.A < boundaryLow:
 		out = append(out, fmt.Sprintf("a → 0 (a = %.3g): dropout probabilities near 0, P(alive) ≈ 1 for everyone; rank churn risk by QuietProb", m.A))
+	case m.A/(m.A+m.B) < negligibleDropout && m.B <= boundaryHigh:
+		// Not yet at the limit, but the same in effect: on Online Retail
+		// the likelihood runs towards a → 0 and stops near a = 0.003.
+		out = append(out, fmt.Sprintf("a near 0 (a = %.3g, b = %.3g): mean dropout probability per repeat order %.2g, P(alive) ≈ 1 for almost everyone; rank churn risk by QuietProb", m.A, m.B, m.A/(m.A+m.B)))
 	case m.A > boundaryHigh:
 		out = append(out, fmt.Sprintf("a → ∞ (a = %.3g, b = %.3g): all customers share dropout probability a/(a+b) = %.3g", m.A, m.B, m.A/(m.A+m.B)))
 	}

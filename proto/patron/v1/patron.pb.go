@@ -237,6 +237,525 @@ func (x *Model) GetManifest() *structpb.Struct {
 	return nil
 }
 
+type GetCustomerValueRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// HorizonDays is the prediction horizon (default 365, 1..1825).
+	HorizonDays   *int32 `protobuf:"varint,2,opt,name=horizon_days,json=horizonDays,proto3,oneof" json:"horizon_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerValueRequest) Reset() {
+	*x = GetCustomerValueRequest{}
+	mi := &file_patron_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerValueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerValueRequest) ProtoMessage() {}
+
+func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerValueRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerValueRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetCustomerValueRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *GetCustomerValueRequest) GetHorizonDays() int32 {
+	if x != nil && x.HorizonDays != nil {
+		return *x.HorizonDays
+	}
+	return 0
+}
+
+// CustomerValue is what the customer-value models say about one customer.
+// Predictions follow BG/NBD (Fader, Hardie & Lee 2005) for orders and
+// Gamma-Gamma for order values; see the README for the definitions.
+type CustomerValue struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId  string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	HorizonDays int32                  `protobuf:"varint,2,opt,name=horizon_days,json=horizonDays,proto3" json:"horizon_days,omitempty"`
+	// Clv is the predicted value of the customer's orders over the horizon,
+	// discounted at the bundle's annual rate.
+	Clv float64 `protobuf:"fixed64,3,opt,name=clv,proto3" json:"clv,omitempty"`
+	// ExpectedOrders over the horizon (same-day orders count as one).
+	ExpectedOrders float64 `protobuf:"fixed64,4,opt,name=expected_orders,json=expectedOrders,proto3" json:"expected_orders,omitempty"`
+	// PAlive is the probability that the customer is still active.
+	PAlive float64 `protobuf:"fixed64,5,opt,name=p_alive,json=pAlive,proto3" json:"p_alive,omitempty"`
+	// POrderInHorizon is the probability of at least one order in the horizon.
+	POrderInHorizon float64 `protobuf:"fixed64,6,opt,name=p_order_in_horizon,json=pOrderInHorizon,proto3" json:"p_order_in_horizon,omitempty"`
+	// ExpectedNextOrderTime is when the next order is expected if the
+	// customer is active; unset when it falls beyond five years.
+	ExpectedNextOrderTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expected_next_order_time,json=expectedNextOrderTime,proto3" json:"expected_next_order_time,omitempty"`
+	// ExpectedOrderValue is the Gamma-Gamma expected value of one order.
+	ExpectedOrderValue float64 `protobuf:"fixed64,8,opt,name=expected_order_value,json=expectedOrderValue,proto3" json:"expected_order_value,omitempty"`
+	// HistoricValue is what the customer has spent, net of returns.
+	HistoricValue float64 `protobuf:"fixed64,9,opt,name=historic_value,json=historicValue,proto3" json:"historic_value,omitempty"`
+	OrderCount    int64   `protobuf:"varint,10,opt,name=order_count,json=orderCount,proto3" json:"order_count,omitempty"`
+	// Tier ranks customers by CLV: platinum (top 1%), gold (next 4%), silver
+	// (next 15%), bronze (the rest), with the bundle's cuts.
+	Tier string `protobuf:"bytes,11,opt,name=tier,proto3" json:"tier,omitempty"`
+	// Segment is the RFM segment (Champions, Loyal, Potential Loyalists, New,
+	// Promising, Need Attention, About to Sleep, At Risk, Can't Lose Them,
+	// Hibernating), with its recency and frequency scores (1..5).
+	Segment            string  `protobuf:"bytes,12,opt,name=segment,proto3" json:"segment,omitempty"`
+	RecencyScore       int32   `protobuf:"varint,13,opt,name=recency_score,json=recencyScore,proto3" json:"recency_score,omitempty"`
+	FrequencyScore     int32   `protobuf:"varint,14,opt,name=frequency_score,json=frequencyScore,proto3" json:"frequency_score,omitempty"`
+	DaysSinceLastOrder float64 `protobuf:"fixed64,15,opt,name=days_since_last_order,json=daysSinceLastOrder,proto3" json:"days_since_last_order,omitempty"`
+	// Notes explain caveats, e.g. a model fit at a parameter boundary.
+	Notes         []string               `protobuf:"bytes,16,rep,name=notes,proto3" json:"notes,omitempty"`
+	ModelVersion  int64                  `protobuf:"varint,17,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerValue) Reset() {
+	*x = CustomerValue{}
+	mi := &file_patron_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerValue) ProtoMessage() {}
+
+func (x *CustomerValue) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerValue.ProtoReflect.Descriptor instead.
+func (*CustomerValue) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CustomerValue) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerValue) GetHorizonDays() int32 {
+	if x != nil {
+		return x.HorizonDays
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetClv() float64 {
+	if x != nil {
+		return x.Clv
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetExpectedOrders() float64 {
+	if x != nil {
+		return x.ExpectedOrders
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetPAlive() float64 {
+	if x != nil {
+		return x.PAlive
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetPOrderInHorizon() float64 {
+	if x != nil {
+		return x.POrderInHorizon
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetExpectedNextOrderTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpectedNextOrderTime
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetExpectedOrderValue() float64 {
+	if x != nil {
+		return x.ExpectedOrderValue
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetHistoricValue() float64 {
+	if x != nil {
+		return x.HistoricValue
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetOrderCount() int64 {
+	if x != nil {
+		return x.OrderCount
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *CustomerValue) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *CustomerValue) GetRecencyScore() int32 {
+	if x != nil {
+		return x.RecencyScore
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetFrequencyScore() int32 {
+	if x != nil {
+		return x.FrequencyScore
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetDaysSinceLastOrder() float64 {
+	if x != nil {
+		return x.DaysSinceLastOrder
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+func (x *CustomerValue) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
+}
+
+type BatchGetCustomerValuesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CustomerIds: 1 to 1,000 ids.
+	CustomerIds   []string `protobuf:"bytes,1,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	HorizonDays   *int32   `protobuf:"varint,2,opt,name=horizon_days,json=horizonDays,proto3,oneof" json:"horizon_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetCustomerValuesRequest) Reset() {
+	*x = BatchGetCustomerValuesRequest{}
+	mi := &file_patron_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCustomerValuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCustomerValuesRequest) ProtoMessage() {}
+
+func (x *BatchGetCustomerValuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCustomerValuesRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetCustomerValuesRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchGetCustomerValuesRequest) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+func (x *BatchGetCustomerValuesRequest) GetHorizonDays() int32 {
+	if x != nil && x.HorizonDays != nil {
+		return *x.HorizonDays
+	}
+	return 0
+}
+
+type BatchGetCustomerValuesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Values of the known customers, in request order.
+	Values []*CustomerValue `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	// NotFoundCustomerIds are the requested ids the bundle does not know.
+	NotFoundCustomerIds []string `protobuf:"bytes,2,rep,name=not_found_customer_ids,json=notFoundCustomerIds,proto3" json:"not_found_customer_ids,omitempty"`
+	ModelVersion        int64    `protobuf:"varint,3,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *BatchGetCustomerValuesResponse) Reset() {
+	*x = BatchGetCustomerValuesResponse{}
+	mi := &file_patron_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCustomerValuesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCustomerValuesResponse) ProtoMessage() {}
+
+func (x *BatchGetCustomerValuesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCustomerValuesResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetCustomerValuesResponse) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchGetCustomerValuesResponse) GetValues() []*CustomerValue {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *BatchGetCustomerValuesResponse) GetNotFoundCustomerIds() []string {
+	if x != nil {
+		return x.NotFoundCustomerIds
+	}
+	return nil
+}
+
+func (x *BatchGetCustomerValuesResponse) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+type ListCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tier and Segment filter the list (empty: all).
+	Tier    string `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
+	Segment string `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
+	// OrderBy is one of clv (default), historic_value, p_alive,
+	// expected_orders, days_since_last_order; always descending, then by
+	// customer id.
+	OrderBy string `protobuf:"bytes,3,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// PageSize is 1..1000 (default 100).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// PageToken continues a listing; it is only valid with the same filters
+	// and the same model version.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCustomersRequest) Reset() {
+	*x = ListCustomersRequest{}
+	mi := &file_patron_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCustomersRequest) ProtoMessage() {}
+
+func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCustomersRequest.ProtoReflect.Descriptor instead.
+func (*ListCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListCustomersRequest) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCustomersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListCustomersResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Customers []*CustomerValue       `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
+	// NextPageToken is empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// TotalSize counts the customers matching the filters.
+	TotalSize     int64 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	ModelVersion  int64 `protobuf:"varint,4,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCustomersResponse) Reset() {
+	*x = ListCustomersResponse{}
+	mi := &file_patron_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCustomersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCustomersResponse) ProtoMessage() {}
+
+func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCustomersResponse.ProtoReflect.Descriptor instead.
+func (*ListCustomersResponse) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListCustomersResponse) GetCustomers() []*CustomerValue {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+func (x *ListCustomersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListCustomersResponse) GetTotalSize() int64 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *ListCustomersResponse) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
 type GetCustomerRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	CustomerId string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -248,7 +767,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_patron_proto_msgTypes[4]
+	mi := &file_patron_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +779,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[4]
+	mi := &file_patron_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +792,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{4}
+	return file_patron_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCustomerRequest) GetCustomerId() string {
@@ -319,7 +838,7 @@ type Customer struct {
 
 func (x *Customer) Reset() {
 	*x = Customer{}
-	mi := &file_patron_proto_msgTypes[5]
+	mi := &file_patron_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +850,7 @@ func (x *Customer) String() string {
 func (*Customer) ProtoMessage() {}
 
 func (x *Customer) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[5]
+	mi := &file_patron_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +863,7 @@ func (x *Customer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Customer.ProtoReflect.Descriptor instead.
 func (*Customer) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{5}
+	return file_patron_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Customer) GetCustomerId() string {
@@ -465,7 +984,7 @@ type OrderSummary struct {
 
 func (x *OrderSummary) Reset() {
 	*x = OrderSummary{}
-	mi := &file_patron_proto_msgTypes[6]
+	mi := &file_patron_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +996,7 @@ func (x *OrderSummary) String() string {
 func (*OrderSummary) ProtoMessage() {}
 
 func (x *OrderSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[6]
+	mi := &file_patron_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +1009,7 @@ func (x *OrderSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSummary.ProtoReflect.Descriptor instead.
 func (*OrderSummary) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{6}
+	return file_patron_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OrderSummary) GetOrderId() string {
@@ -537,7 +1056,7 @@ type GetItemRequest struct {
 
 func (x *GetItemRequest) Reset() {
 	*x = GetItemRequest{}
-	mi := &file_patron_proto_msgTypes[7]
+	mi := &file_patron_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +1068,7 @@ func (x *GetItemRequest) String() string {
 func (*GetItemRequest) ProtoMessage() {}
 
 func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[7]
+	mi := &file_patron_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +1081,7 @@ func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemRequest.ProtoReflect.Descriptor instead.
 func (*GetItemRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{7}
+	return file_patron_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetItemRequest) GetItemId() string {
@@ -594,7 +1113,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_patron_proto_msgTypes[8]
+	mi := &file_patron_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +1125,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[8]
+	mi := &file_patron_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +1138,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{8}
+	return file_patron_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Item) GetItemId() string {
@@ -724,7 +1243,7 @@ type GetRecommendationsRequest struct {
 
 func (x *GetRecommendationsRequest) Reset() {
 	*x = GetRecommendationsRequest{}
-	mi := &file_patron_proto_msgTypes[9]
+	mi := &file_patron_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +1255,7 @@ func (x *GetRecommendationsRequest) String() string {
 func (*GetRecommendationsRequest) ProtoMessage() {}
 
 func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[9]
+	mi := &file_patron_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +1268,7 @@ func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsRequest.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{9}
+	return file_patron_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetRecommendationsRequest) GetCustomerId() string {
@@ -804,7 +1323,7 @@ type GetSimilarItemsRequest struct {
 
 func (x *GetSimilarItemsRequest) Reset() {
 	*x = GetSimilarItemsRequest{}
-	mi := &file_patron_proto_msgTypes[10]
+	mi := &file_patron_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +1335,7 @@ func (x *GetSimilarItemsRequest) String() string {
 func (*GetSimilarItemsRequest) ProtoMessage() {}
 
 func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[10]
+	mi := &file_patron_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +1348,7 @@ func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSimilarItemsRequest.ProtoReflect.Descriptor instead.
 func (*GetSimilarItemsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{10}
+	return file_patron_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetSimilarItemsRequest) GetItemId() string {
@@ -881,7 +1400,7 @@ type RecommendBasketRequest struct {
 
 func (x *RecommendBasketRequest) Reset() {
 	*x = RecommendBasketRequest{}
-	mi := &file_patron_proto_msgTypes[11]
+	mi := &file_patron_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1412,7 @@ func (x *RecommendBasketRequest) String() string {
 func (*RecommendBasketRequest) ProtoMessage() {}
 
 func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[11]
+	mi := &file_patron_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1425,7 @@ func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendBasketRequest.ProtoReflect.Descriptor instead.
 func (*RecommendBasketRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{11}
+	return file_patron_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecommendBasketRequest) GetItemIds() []string {
@@ -956,7 +1475,7 @@ type ListPopularItemsRequest struct {
 
 func (x *ListPopularItemsRequest) Reset() {
 	*x = ListPopularItemsRequest{}
-	mi := &file_patron_proto_msgTypes[12]
+	mi := &file_patron_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1487,7 @@ func (x *ListPopularItemsRequest) String() string {
 func (*ListPopularItemsRequest) ProtoMessage() {}
 
 func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[12]
+	mi := &file_patron_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1500,7 @@ func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPopularItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListPopularItemsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{12}
+	return file_patron_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListPopularItemsRequest) GetLimit() int32 {
@@ -1015,7 +1534,7 @@ type RecommendationsResponse struct {
 
 func (x *RecommendationsResponse) Reset() {
 	*x = RecommendationsResponse{}
-	mi := &file_patron_proto_msgTypes[13]
+	mi := &file_patron_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1546,7 @@ func (x *RecommendationsResponse) String() string {
 func (*RecommendationsResponse) ProtoMessage() {}
 
 func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[13]
+	mi := &file_patron_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1559,7 @@ func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendationsResponse.ProtoReflect.Descriptor instead.
 func (*RecommendationsResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{13}
+	return file_patron_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecommendationsResponse) GetItems() []*RecommendedItem {
@@ -1082,7 +1601,7 @@ type RecommendedItem struct {
 
 func (x *RecommendedItem) Reset() {
 	*x = RecommendedItem{}
-	mi := &file_patron_proto_msgTypes[14]
+	mi := &file_patron_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1613,7 @@ func (x *RecommendedItem) String() string {
 func (*RecommendedItem) ProtoMessage() {}
 
 func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[14]
+	mi := &file_patron_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1626,7 @@ func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendedItem.ProtoReflect.Descriptor instead.
 func (*RecommendedItem) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{14}
+	return file_patron_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecommendedItem) GetItemId() string {
@@ -1160,7 +1679,7 @@ type Reason struct {
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_patron_proto_msgTypes[15]
+	mi := &file_patron_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1691,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[15]
+	mi := &file_patron_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1704,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{15}
+	return file_patron_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Reason) GetKind() string {
@@ -1226,7 +1745,56 @@ const file_patron_proto_rawDesc = "" +
 	"\n" +
 	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\x12!\n" +
 	"\fcode_version\x18\x05 \x01(\tR\vcodeVersion\x123\n" +
-	"\bmanifest\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bmanifest\"q\n" +
+	"\bmanifest\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bmanifest\"s\n" +
+	"\x17GetCustomerValueRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12&\n" +
+	"\fhorizon_days\x18\x02 \x01(\x05H\x00R\vhorizonDays\x88\x01\x01B\x0f\n" +
+	"\r_horizon_days\"\xc7\x05\n" +
+	"\rCustomerValue\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12!\n" +
+	"\fhorizon_days\x18\x02 \x01(\x05R\vhorizonDays\x12\x10\n" +
+	"\x03clv\x18\x03 \x01(\x01R\x03clv\x12'\n" +
+	"\x0fexpected_orders\x18\x04 \x01(\x01R\x0eexpectedOrders\x12\x17\n" +
+	"\ap_alive\x18\x05 \x01(\x01R\x06pAlive\x12+\n" +
+	"\x12p_order_in_horizon\x18\x06 \x01(\x01R\x0fpOrderInHorizon\x12S\n" +
+	"\x18expected_next_order_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x15expectedNextOrderTime\x120\n" +
+	"\x14expected_order_value\x18\b \x01(\x01R\x12expectedOrderValue\x12%\n" +
+	"\x0ehistoric_value\x18\t \x01(\x01R\rhistoricValue\x12\x1f\n" +
+	"\vorder_count\x18\n" +
+	" \x01(\x03R\n" +
+	"orderCount\x12\x12\n" +
+	"\x04tier\x18\v \x01(\tR\x04tier\x12\x18\n" +
+	"\asegment\x18\f \x01(\tR\asegment\x12#\n" +
+	"\rrecency_score\x18\r \x01(\x05R\frecencyScore\x12'\n" +
+	"\x0ffrequency_score\x18\x0e \x01(\x05R\x0efrequencyScore\x121\n" +
+	"\x15days_since_last_order\x18\x0f \x01(\x01R\x12daysSinceLastOrder\x12\x14\n" +
+	"\x05notes\x18\x10 \x03(\tR\x05notes\x12#\n" +
+	"\rmodel_version\x18\x11 \x01(\x03R\fmodelVersion\x128\n" +
+	"\n" +
+	"as_of_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"{\n" +
+	"\x1dBatchGetCustomerValuesRequest\x12!\n" +
+	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds\x12&\n" +
+	"\fhorizon_days\x18\x02 \x01(\x05H\x00R\vhorizonDays\x88\x01\x01B\x0f\n" +
+	"\r_horizon_days\"\xac\x01\n" +
+	"\x1eBatchGetCustomerValuesResponse\x120\n" +
+	"\x06values\x18\x01 \x03(\v2\x18.patron.v1.CustomerValueR\x06values\x123\n" +
+	"\x16not_found_customer_ids\x18\x02 \x03(\tR\x13notFoundCustomerIds\x12#\n" +
+	"\rmodel_version\x18\x03 \x01(\x03R\fmodelVersion\"\x9b\x01\n" +
+	"\x14ListCustomersRequest\x12\x12\n" +
+	"\x04tier\x18\x01 \x01(\tR\x04tier\x12\x18\n" +
+	"\asegment\x18\x02 \x01(\tR\asegment\x12\x19\n" +
+	"\border_by\x18\x03 \x01(\tR\aorderBy\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xbb\x01\n" +
+	"\x15ListCustomersResponse\x126\n" +
+	"\tcustomers\x18\x01 \x03(\v2\x18.patron.v1.CustomerValueR\tcustomers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x03R\ttotalSize\x12#\n" +
+	"\rmodel_version\x18\x04 \x01(\x03R\fmodelVersion\"q\n" +
 	"\x12GetCustomerRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12(\n" +
@@ -1319,9 +1887,12 @@ const file_patron_proto_rawDesc = "" +
 	"\fModelService\x12D\n" +
 	"\x0eGetActiveModel\x12 .patron.v1.GetActiveModelRequest\x1a\x10.patron.v1.Model\x12I\n" +
 	"\n" +
-	"ListModels\x12\x1c.patron.v1.ListModelsRequest\x1a\x1d.patron.v1.ListModelsResponse2T\n" +
+	"ListModels\x12\x1c.patron.v1.ListModelsRequest\x1a\x1d.patron.v1.ListModelsResponse2\xe9\x02\n" +
 	"\x0fCustomerService\x12A\n" +
-	"\vGetCustomer\x12\x1d.patron.v1.GetCustomerRequest\x1a\x13.patron.v1.Customer2D\n" +
+	"\vGetCustomer\x12\x1d.patron.v1.GetCustomerRequest\x1a\x13.patron.v1.Customer\x12P\n" +
+	"\x10GetCustomerValue\x12\".patron.v1.GetCustomerValueRequest\x1a\x18.patron.v1.CustomerValue\x12m\n" +
+	"\x16BatchGetCustomerValues\x12(.patron.v1.BatchGetCustomerValuesRequest\x1a).patron.v1.BatchGetCustomerValuesResponse\x12R\n" +
+	"\rListCustomers\x12\x1f.patron.v1.ListCustomersRequest\x1a .patron.v1.ListCustomersResponse2D\n" +
 	"\vItemService\x125\n" +
 	"\aGetItem\x12\x19.patron.v1.GetItemRequest\x1a\x0f.patron.v1.Item2\x87\x03\n" +
 	"\x15RecommendationService\x12^\n" +
@@ -1342,62 +1913,78 @@ func file_patron_proto_rawDescGZIP() []byte {
 	return file_patron_proto_rawDescData
 }
 
-var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_patron_proto_goTypes = []any{
-	(*GetActiveModelRequest)(nil),     // 0: patron.v1.GetActiveModelRequest
-	(*ListModelsRequest)(nil),         // 1: patron.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),        // 2: patron.v1.ListModelsResponse
-	(*Model)(nil),                     // 3: patron.v1.Model
-	(*GetCustomerRequest)(nil),        // 4: patron.v1.GetCustomerRequest
-	(*Customer)(nil),                  // 5: patron.v1.Customer
-	(*OrderSummary)(nil),              // 6: patron.v1.OrderSummary
-	(*GetItemRequest)(nil),            // 7: patron.v1.GetItemRequest
-	(*Item)(nil),                      // 8: patron.v1.Item
-	(*GetRecommendationsRequest)(nil), // 9: patron.v1.GetRecommendationsRequest
-	(*GetSimilarItemsRequest)(nil),    // 10: patron.v1.GetSimilarItemsRequest
-	(*RecommendBasketRequest)(nil),    // 11: patron.v1.RecommendBasketRequest
-	(*ListPopularItemsRequest)(nil),   // 12: patron.v1.ListPopularItemsRequest
-	(*RecommendationsResponse)(nil),   // 13: patron.v1.RecommendationsResponse
-	(*RecommendedItem)(nil),           // 14: patron.v1.RecommendedItem
-	(*Reason)(nil),                    // 15: patron.v1.Reason
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),           // 17: google.protobuf.Struct
+	(*GetActiveModelRequest)(nil),          // 0: patron.v1.GetActiveModelRequest
+	(*ListModelsRequest)(nil),              // 1: patron.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),             // 2: patron.v1.ListModelsResponse
+	(*Model)(nil),                          // 3: patron.v1.Model
+	(*GetCustomerValueRequest)(nil),        // 4: patron.v1.GetCustomerValueRequest
+	(*CustomerValue)(nil),                  // 5: patron.v1.CustomerValue
+	(*BatchGetCustomerValuesRequest)(nil),  // 6: patron.v1.BatchGetCustomerValuesRequest
+	(*BatchGetCustomerValuesResponse)(nil), // 7: patron.v1.BatchGetCustomerValuesResponse
+	(*ListCustomersRequest)(nil),           // 8: patron.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),          // 9: patron.v1.ListCustomersResponse
+	(*GetCustomerRequest)(nil),             // 10: patron.v1.GetCustomerRequest
+	(*Customer)(nil),                       // 11: patron.v1.Customer
+	(*OrderSummary)(nil),                   // 12: patron.v1.OrderSummary
+	(*GetItemRequest)(nil),                 // 13: patron.v1.GetItemRequest
+	(*Item)(nil),                           // 14: patron.v1.Item
+	(*GetRecommendationsRequest)(nil),      // 15: patron.v1.GetRecommendationsRequest
+	(*GetSimilarItemsRequest)(nil),         // 16: patron.v1.GetSimilarItemsRequest
+	(*RecommendBasketRequest)(nil),         // 17: patron.v1.RecommendBasketRequest
+	(*ListPopularItemsRequest)(nil),        // 18: patron.v1.ListPopularItemsRequest
+	(*RecommendationsResponse)(nil),        // 19: patron.v1.RecommendationsResponse
+	(*RecommendedItem)(nil),                // 20: patron.v1.RecommendedItem
+	(*Reason)(nil),                         // 21: patron.v1.Reason
+	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                // 23: google.protobuf.Struct
 }
 var file_patron_proto_depIdxs = []int32{
 	3,  // 0: patron.v1.ListModelsResponse.models:type_name -> patron.v1.Model
-	16, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	16, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
-	17, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
-	16, // 4: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
-	16, // 5: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
-	6,  // 6: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
-	16, // 7: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
-	16, // 8: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
-	16, // 9: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
-	16, // 10: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
-	14, // 11: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
-	15, // 12: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
-	0,  // 13: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
-	1,  // 14: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
-	4,  // 15: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
-	7,  // 16: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
-	9,  // 17: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
-	10, // 18: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
-	11, // 19: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
-	12, // 20: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
-	3,  // 21: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
-	2,  // 22: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
-	5,  // 23: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
-	8,  // 24: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
-	13, // 25: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
-	13, // 26: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
-	13, // 27: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
-	13, // 28: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	22, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	22, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
+	23, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
+	22, // 4: patron.v1.CustomerValue.expected_next_order_time:type_name -> google.protobuf.Timestamp
+	22, // 5: patron.v1.CustomerValue.as_of_time:type_name -> google.protobuf.Timestamp
+	5,  // 6: patron.v1.BatchGetCustomerValuesResponse.values:type_name -> patron.v1.CustomerValue
+	5,  // 7: patron.v1.ListCustomersResponse.customers:type_name -> patron.v1.CustomerValue
+	22, // 8: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
+	22, // 9: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
+	12, // 10: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
+	22, // 11: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
+	22, // 12: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
+	22, // 13: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
+	22, // 14: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
+	20, // 15: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
+	21, // 16: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
+	0,  // 17: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
+	1,  // 18: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
+	10, // 19: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
+	4,  // 20: patron.v1.CustomerService.GetCustomerValue:input_type -> patron.v1.GetCustomerValueRequest
+	6,  // 21: patron.v1.CustomerService.BatchGetCustomerValues:input_type -> patron.v1.BatchGetCustomerValuesRequest
+	8,  // 22: patron.v1.CustomerService.ListCustomers:input_type -> patron.v1.ListCustomersRequest
+	13, // 23: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
+	15, // 24: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
+	16, // 25: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
+	17, // 26: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
+	18, // 27: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
+	3,  // 28: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
+	2,  // 29: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
+	11, // 30: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
+	5,  // 31: patron.v1.CustomerService.GetCustomerValue:output_type -> patron.v1.CustomerValue
+	7,  // 32: patron.v1.CustomerService.BatchGetCustomerValues:output_type -> patron.v1.BatchGetCustomerValuesResponse
+	9,  // 33: patron.v1.CustomerService.ListCustomers:output_type -> patron.v1.ListCustomersResponse
+	14, // 34: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
+	19, // 35: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
+	19, // 36: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
+	19, // 37: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
+	19, // 38: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
+	28, // [28:39] is the sub-list for method output_type
+	17, // [17:28] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_patron_proto_init() }
@@ -1406,17 +1993,19 @@ func file_patron_proto_init() {
 		return
 	}
 	file_patron_proto_msgTypes[4].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[9].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[6].OneofWrappers = []any{}
 	file_patron_proto_msgTypes[10].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[11].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[12].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[15].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[16].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[17].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[18].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_patron_proto_rawDesc), len(file_patron_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

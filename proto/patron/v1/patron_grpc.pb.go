@@ -179,7 +179,10 @@ var ModelService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	CustomerService_GetCustomer_FullMethodName = "/patron.v1.CustomerService/GetCustomer"
+	CustomerService_GetCustomer_FullMethodName            = "/patron.v1.CustomerService/GetCustomer"
+	CustomerService_GetCustomerValue_FullMethodName       = "/patron.v1.CustomerService/GetCustomerValue"
+	CustomerService_BatchGetCustomerValues_FullMethodName = "/patron.v1.CustomerService/BatchGetCustomerValues"
+	CustomerService_ListCustomers_FullMethodName          = "/patron.v1.CustomerService/ListCustomers"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -192,6 +195,20 @@ type CustomerServiceClient interface {
 	// active bundle's training date. Unknown customer: NOT_FOUND.
 	// REST: GET /v1/customers/{customer_id}
 	GetCustomer(ctx context.Context, in *GetCustomerRequest, opts ...grpc.CallOption) (*Customer, error)
+	// GetCustomerValue returns a customer's predicted value: CLV over a
+	// horizon, expected orders, P(alive), value tier and RFM segment, as of the
+	// active bundle's training date. Unknown customer: NOT_FOUND; horizon out
+	// of range: INVALID_ARGUMENT.
+	// REST: GET /v1/customers/{customer_id}/value?horizon_days=N
+	GetCustomerValue(ctx context.Context, in *GetCustomerValueRequest, opts ...grpc.CallOption) (*CustomerValue, error)
+	// BatchGetCustomerValues returns the values of up to 1,000 customers in
+	// one call, in request order; unknown ids are listed, not an error.
+	// REST: POST /v1/customers:batchGetValues
+	BatchGetCustomerValues(ctx context.Context, in *BatchGetCustomerValuesRequest, opts ...grpc.CallOption) (*BatchGetCustomerValuesResponse, error)
+	// ListCustomers pages through customers for campaigns, filtered by tier
+	// and segment, in a stable order.
+	// REST: GET /v1/customers?tier=gold&segment=At%20Risk&order_by=clv&page_size=100&page_token=...
+	ListCustomers(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) (*ListCustomersResponse, error)
 }
 
 type customerServiceClient struct {
@@ -212,6 +229,36 @@ func (c *customerServiceClient) GetCustomer(ctx context.Context, in *GetCustomer
 	return out, nil
 }
 
+func (c *customerServiceClient) GetCustomerValue(ctx context.Context, in *GetCustomerValueRequest, opts ...grpc.CallOption) (*CustomerValue, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CustomerValue)
+	err := c.cc.Invoke(ctx, CustomerService_GetCustomerValue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) BatchGetCustomerValues(ctx context.Context, in *BatchGetCustomerValuesRequest, opts ...grpc.CallOption) (*BatchGetCustomerValuesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetCustomerValuesResponse)
+	err := c.cc.Invoke(ctx, CustomerService_BatchGetCustomerValues_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListCustomers(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) (*ListCustomersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCustomersResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ListCustomers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility.
@@ -222,6 +269,20 @@ type CustomerServiceServer interface {
 	// active bundle's training date. Unknown customer: NOT_FOUND.
 	// REST: GET /v1/customers/{customer_id}
 	GetCustomer(context.Context, *GetCustomerRequest) (*Customer, error)
+	// GetCustomerValue returns a customer's predicted value: CLV over a
+	// horizon, expected orders, P(alive), value tier and RFM segment, as of the
+	// active bundle's training date. Unknown customer: NOT_FOUND; horizon out
+	// of range: INVALID_ARGUMENT.
+	// REST: GET /v1/customers/{customer_id}/value?horizon_days=N
+	GetCustomerValue(context.Context, *GetCustomerValueRequest) (*CustomerValue, error)
+	// BatchGetCustomerValues returns the values of up to 1,000 customers in
+	// one call, in request order; unknown ids are listed, not an error.
+	// REST: POST /v1/customers:batchGetValues
+	BatchGetCustomerValues(context.Context, *BatchGetCustomerValuesRequest) (*BatchGetCustomerValuesResponse, error)
+	// ListCustomers pages through customers for campaigns, filtered by tier
+	// and segment, in a stable order.
+	// REST: GET /v1/customers?tier=gold&segment=At%20Risk&order_by=clv&page_size=100&page_token=...
+	ListCustomers(context.Context, *ListCustomersRequest) (*ListCustomersResponse, error)
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -234,6 +295,15 @@ type UnimplementedCustomerServiceServer struct{}
 
 func (UnimplementedCustomerServiceServer) GetCustomer(context.Context, *GetCustomerRequest) (*Customer, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) GetCustomerValue(context.Context, *GetCustomerValueRequest) (*CustomerValue, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCustomerValue not implemented")
+}
+func (UnimplementedCustomerServiceServer) BatchGetCustomerValues(context.Context, *BatchGetCustomerValuesRequest) (*BatchGetCustomerValuesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetCustomerValues not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListCustomers(context.Context, *ListCustomersRequest) (*ListCustomersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCustomers not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 func (UnimplementedCustomerServiceServer) testEmbeddedByValue()                         {}
@@ -274,6 +344,60 @@ func _CustomerService_GetCustomer_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_GetCustomerValue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCustomerValueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).GetCustomerValue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_GetCustomerValue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).GetCustomerValue(ctx, req.(*GetCustomerValueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_BatchGetCustomerValues_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetCustomerValuesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).BatchGetCustomerValues(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_BatchGetCustomerValues_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).BatchGetCustomerValues(ctx, req.(*BatchGetCustomerValuesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListCustomers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCustomersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListCustomers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ListCustomers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListCustomers(ctx, req.(*ListCustomersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CustomerService_ServiceDesc is the grpc.ServiceDesc for CustomerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -284,6 +408,18 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCustomer",
 			Handler:    _CustomerService_GetCustomer_Handler,
+		},
+		{
+			MethodName: "GetCustomerValue",
+			Handler:    _CustomerService_GetCustomerValue_Handler,
+		},
+		{
+			MethodName: "BatchGetCustomerValues",
+			Handler:    _CustomerService_BatchGetCustomerValues_Handler,
+		},
+		{
+			MethodName: "ListCustomers",
+			Handler:    _CustomerService_ListCustomers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

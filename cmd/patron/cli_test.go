@@ -168,3 +168,38 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("eval without --cutoff: %v", err)
 	}
 }
+
+func TestExportCustomers(t *testing.T) {
+	dir := t.TempDir()
+	orders := filepath.Join(dir, "orders.csv")
+	data := filepath.Join(dir, "data")
+	if _, _, err := runCLI(t, "", "gen", "--out", orders, "--customers", "400", "--items", "50", "--seed", "9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "", "train", "--orders", orders, "--data-dir", data); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "", "export", "customers", "--data-dir", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "customer_id,tier,segment,clv") || len(lines) < 300 {
+		t.Fatalf("export: %d lines, header %q", len(lines), lines[0])
+	}
+	gold, _, err := runCLI(t, "", "export", "customers", "--data-dir", data, "--tier", "gold", "--format", "jsonl", "--horizon-days", "90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(gold), "\n") {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r["tier"] != "gold" || r["horizon_days"] != 90.0 {
+			t.Fatalf("gold line %q: %v", l, err)
+		}
+	}
+	for _, bad := range [][]string{{"--tier", "diamond"}, {"--format", "xml"}, {"--horizon-days", "-5"}, {"--order-by", "name"}} {
+		if _, _, err := runCLI(t, "", append([]string{"export", "customers", "--data-dir", data}, bad...)...); err == nil {
+			t.Fatalf("%v accepted", bad)
+		}
+	}
+}

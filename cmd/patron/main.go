@@ -46,6 +46,7 @@ func commands() []command {
 		{"train", "train models from an order file and publish a bundle", runTrain},
 		{"eval", "evaluate the models offline on a time split, beside baselines", runEval},
 		{"models", "list, show, activate or delete model bundles", runModels},
+		{"export", "export customer lists (tiers, segments) as CSV or JSON Lines", runExport},
 		{"serve", "serve the active bundle over gRPC and REST", runServe},
 		{"demo", "train on the bundled Online Retail data and serve it on localhost", runDemo},
 		{"version", "print the version", runVersion},

@@ -78,6 +78,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "  %-16s %s\n", st.Name, st.Duration.Round(time.Millisecond))
 	}
 	writeRecsSummary(a.stdout, res.Recs)
+	writeValueSummary(a.stdout, res)
 	if *noActivate {
 		fmt.Fprintf(a.stdout, "not activated: run `patron models activate %d --data-dir %s` to serve it\n", res.Manifest.Version, sf.dataDir)
 	} else {
@@ -101,5 +102,23 @@ func writeRecsSummary(w io.Writer, r training.RecsReport) {
 	}
 	if r.FellBack != "" {
 		fmt.Fprintf(w, "  fell back: %s\n", r.FellBack)
+	}
+}
+
+// writeValueSummary reports the customer-value fit, or why there is none.
+func writeValueSummary(w io.Writer, res training.Result) {
+	if res.Value == nil {
+		fmt.Fprintf(w, "customer value: none (%s)\n", res.ValueSkipped)
+		return
+	}
+	v := res.Value
+	p := v.Purchases
+	fmt.Fprintf(w, "customer value: BG/NBD r=%.3g alpha=%.3g a=%.3g b=%.3g (%s customers, %s repeat buyers); top 5%% hold %.0f%% of predicted %g-day CLV\n",
+		p.R, p.Alpha, p.A, p.B, commaInt(int64(v.Customers)), commaInt(int64(v.RepeatBuyers)), 100*v.TopShare, v.Options.HorizonDays)
+	for _, b := range v.Boundary {
+		fmt.Fprintf(w, "  boundary fit: %s\n", b)
+	}
+	if v.SpendFallback != "" {
+		fmt.Fprintf(w, "  order values: %s\n", v.SpendFallback)
 	}
 }

@@ -78,7 +78,7 @@ func Fit(s *Summary, opts FitOptions) (*Model, error) {
 	var total float64
 	var n int64
 	for i := range s.Customers {
-		total += s.Customers[i].Spend
+		total += s.Customers[i].HistoricValue() // net of returns, like MeanRepeatValue
 		n += int64(s.Customers[i].X) + 1
 	}
 	m.Spend.PopulationMean = total / float64(n)

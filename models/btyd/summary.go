@@ -90,12 +90,23 @@ type Customer struct {
 
 // MeanRepeatValue is z̄, the mean value of the repeat transactions, the
 // Gamma-Gamma model's input; 0 when X = 0. The first transaction is left
-// out, as in Fader, Hardie & Lee (2005, JMR).
+// out, as in Fader, Hardie & Lee (2005, JMR). Values are net of returns:
+// each is scaled by the share of the customer's spend they kept, so an
+// order that was cancelled in full adds no value (on Online Retail one
+// customer's single 168,000 order was cancelled the same day).
 func (c *Customer) MeanRepeatValue() float64 {
 	if c.X == 0 {
 		return 0
 	}
-	return c.RepeatSpend / float64(c.X)
+	return c.RepeatSpend / float64(c.X) * c.keptShare()
+}
+
+// keptShare is the share of the spend not returned, in [0, 1].
+func (c *Customer) keptShare() float64 {
+	if c.Spend <= 0 || c.Returned <= 0 {
+		return 1
+	}
+	return max(0, c.Spend-c.Returned) / c.Spend
 }
 
 // HistoricValue is what the customer has spent up to Through, net of

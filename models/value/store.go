@@ -101,7 +101,7 @@ var ErrUnknownCustomer = errors.New("unknown customer")
 
 // Get returns a customer's value over horizonDays (0: the default).
 func (v *Values) Get(customerID string, horizonDays int) (Value, error) {
-	h, err := v.horizon(horizonDays)
+	h, err := v.CheckHorizon(horizonDays)
 	if err != nil {
 		return Value{}, err
 	}
@@ -116,7 +116,9 @@ func (v *Values) Get(customerID string, horizonDays int) (Value, error) {
 	return v.value(customerID, &rec, h)
 }
 
-func (v *Values) horizon(days int) (int, error) {
+// CheckHorizon resolves a requested horizon: 0 is the default; outside
+// MinHorizonDays..MaxHorizonDays is ErrBadRequest.
+func (v *Values) CheckHorizon(days int) (int, error) {
 	if days == 0 {
 		return v.DefaultHorizonDays(), nil
 	}
@@ -161,7 +163,7 @@ func (v *Values) BatchGet(ids []string, horizonDays int) ([]Value, []string, err
 	if len(ids) == 0 || len(ids) > MaxBatch {
 		return nil, nil, fmt.Errorf("%w: %d customer ids: want 1 to %d", ErrBadRequest, len(ids), MaxBatch)
 	}
-	if _, err := v.horizon(horizonDays); err != nil {
+	if _, err := v.CheckHorizon(horizonDays); err != nil {
 		return nil, nil, err
 	}
 	out := make([]Value, 0, len(ids))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	rf.register(fs)
 	cutoffS := fs.String("cutoff", "", "test cutoff (YYYY-MM-DD): fit on orders before it, test on orders after (required)")
 	valS := fs.String("validation-cutoff", "", "validation cutoff inside the training period, where parameters are chosen (default: 90 days before --cutoff)")
-	endS := fs.String("end", "", "end of the test window (default: the last order)")
+	endS := fs.String("end", "", "end of the test window (default: the day after the last order)")
+	models := fs.String("models", "recs,value", "what to evaluate: recs (recommendations), value (customer value), or both")
+	valueCutS := fs.String("value-cutoff", "", "calibration end for the customer-value holdout (default: --cutoff)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -55,6 +58,24 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return usageError{"want --validation-cutoff < --cutoff < --end"}
 	}
 
+	valueCut := cutoff
+	if *valueCutS != "" {
+		if valueCut, err = parseDate("value-cutoff", *valueCutS, opts.Location); err != nil {
+			return err
+		}
+	}
+	doRecs, doValue := false, false
+	for _, m := range strings.Split(*models, ",") {
+		switch strings.TrimSpace(m) {
+		case "recs":
+			doRecs = true
+		case "value":
+			doValue = true
+		default:
+			return usageError{fmt.Sprintf("--models %q: list recs and/or value", *models)}
+		}
+	}
+
 	p := a.newProgress(*jsonOut)
 	opts.Progress = readProgress(p, rf.orders)
 	ds, err := a.readOrders(ctx, rf.orders, opts)
@@ -62,18 +83,64 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		p.Done()
 		return err
 	}
-	p.Printf("evaluating recommendations: choosing on %s to %s, testing from %s", valCut.Format("2006-01-02"), cutoff.Format("2006-01-02"), cutoff.Format("2006-01-02"))
+	if end.IsZero() {
+		end = time.Date(ds.Summary.Last.Year(), ds.Summary.Last.Month(), ds.Summary.Last.Day()+1, 0, 0, 0, 0, opts.Location)
+	}
+	var report struct {
+		Recs  *training.RecsEvaluation  `json:"recommendations,omitempty"`
+		Value *training.ValueEvaluation `json:"value,omitempty"`
+	}
 	start := time.Now()
-	ev, err := training.EvaluateRecs(ds, valCut, cutoff, end)
+	if doRecs {
+		p.Printf("evaluating recommendations: choosing on %s to %s, testing from %s", valCut.Format(time.DateOnly), cutoff.Format(time.DateOnly), cutoff.Format(time.DateOnly))
+		ev, err := training.EvaluateRecs(ds, valCut, cutoff, end)
+		if err != nil {
+			p.Done()
+			return err
+		}
+		report.Recs = &ev
+	}
+	if doValue {
+		p.Printf("evaluating customer value: calibration before %s, holdout to %s", valueCut.Format(time.DateOnly), end.Format(time.DateOnly))
+		ev, err := training.EvaluateValue(ds, valueCut, end)
+		if err != nil {
+			p.Done()
+			return err
+		}
+		report.Value = &ev
+	}
 	p.Done()
-	if err != nil {
-		return err
-	}
 	if *jsonOut {
-		return writeJSON(a.stdout, ev)
+		return writeJSON(a.stdout, report)
 	}
-	writeRecsEvaluation(a.stdout, ev, time.Since(start))
+	if report.Recs != nil {
+		writeRecsEvaluation(a.stdout, *report.Recs, time.Since(start))
+	}
+	if report.Value != nil {
+		if report.Recs != nil {
+			fmt.Fprintln(a.stdout)
+		}
+		writeValueEvaluation(a.stdout, *report.Value)
+	}
 	return nil
+}
+
+// writeValueEvaluation prints the customer-value holdout comparison.
+func writeValueEvaluation(w io.Writer, ev training.ValueEvaluation) {
+	fmt.Fprintf(w, "Customer value, calibration before %s, holdout %s to %s (%d customers); seasonal index of the holdout %.3f\n",
+		ev.Calibration.Format(time.DateOnly), ev.Calibration.Format(time.DateOnly), ev.HoldoutEnd.Format(time.DateOnly), ev.Customers, ev.Seasonality)
+	f := ev.Fit
+	fmt.Fprintf(w, "BG/NBD r=%.3g alpha=%.3g a=%.3g b=%.3g\n", f.R, f.Alpha, f.A, f.B)
+	for _, b := range ev.Boundary {
+		fmt.Fprintf(w, "boundary fit: %s\n", b)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "forecast\tquantity\tpredicted total\tactual total\tPearson\tMAE\t")
+	for _, r := range ev.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.3f\t%.3f\t\n", r.Forecast, r.Quantity, r.Predicted, r.Actual, r.Pearson, r.MAE)
+	}
+	tw.Flush()
 }
 
 // writeRecsEvaluation prints the evaluation as tables.

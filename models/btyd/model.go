@@ -21,6 +21,12 @@ type CLVOptions struct {
 	// Periods is the number of equal steps the horizon is cut into for
 	// discounting; 0 means one per month (rounded up).
 	Periods int
+	// Seasonality, when positive, is how much busier the horizon is than an
+	// average stretch of the same length (a seasonal index, 1 = average):
+	// the purchase process runs on a clock that ticks Seasonality times as
+	// fast as the calendar, so E[X] is taken at Seasonality x t while
+	// discounting follows calendar time. 0 means 1.
+	Seasonality float64
 }
 
 // DefaultCLVOptions returns a 365-day horizon, monthly steps and a 10%
@@ -38,6 +44,12 @@ func (o CLVOptions) resolve() (CLVOptions, error) {
 	}
 	if !(o.AnnualDiscount >= 0) || math.IsInf(o.AnnualDiscount, 0) {
 		return o, fmt.Errorf("btyd: annual discount rate %v: must be >= 0", o.AnnualDiscount)
+	}
+	if o.Seasonality == 0 {
+		o.Seasonality = 1
+	}
+	if !(o.Seasonality > 0) || math.IsInf(o.Seasonality, 0) {
+		return o, fmt.Errorf("btyd: seasonality %v: must be > 0", o.Seasonality)
 	}
 	if o.Periods < 0 {
 		return o, fmt.Errorf("btyd: %d discount periods: must be >= 0", o.Periods)
@@ -149,7 +161,7 @@ func (m *Model) score(s *Summary, c *Customer, opts CLVOptions) Score {
 	sc := Score{
 		PAlive:        bg.PAlive(o),
 		QuietProb:     bg.QuietProb(o),
-		ProbAny:       bg.ProbAny(h, o),
+		ProbAny:       bg.ProbAny(h*opts.Seasonality, o),
 		NextOrderDays: bg.MedianWait(o) * d,
 		ExpectedValue: m.Spend.ExpectedValue(o.X, c.MeanRepeatValue()),
 		HistoricValue: c.HistoricValue(),
@@ -157,7 +169,7 @@ func (m *Model) score(s *Summary, c *Customer, opts CLVOptions) Score {
 	var prev, disc float64
 	for k := 1; k <= opts.Periods; k++ {
 		t := h * float64(k) / float64(opts.Periods)
-		e := bg.ExpectedOrders(t, o)
+		e := bg.ExpectedOrders(t*opts.Seasonality, o)
 		f := 1.0
 		if opts.AnnualDiscount > 0 {
 			f = math.Pow(1+opts.AnnualDiscount, -t*d/daysPerYear)

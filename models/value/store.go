@@ -138,7 +138,7 @@ func (v *Values) value(id string, rec *record, h int) (Value, error) {
 		c := btyd.Customer{X: rec.X, TxDays: rec.TxDays, TDays: rec.TDays, Orders: rec.Orders,
 			Spend: rec.Spend, RepeatSpend: rec.RepeatSpend, Returned: rec.Returned}
 		var err error
-		if sc, err = m.Score(&sum, &c, btyd.CLVOptions{HorizonDays: float64(h), AnnualDiscount: v.meta.Options.AnnualDiscount}); err != nil {
+		if sc, err = m.Score(&sum, &c, v.meta.clvOptions(h)); err != nil {
 			return Value{}, fmt.Errorf("value: customer %q: %w", id, err)
 		}
 	}

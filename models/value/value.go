@@ -37,7 +37,8 @@ const (
 type Options struct {
 	// HorizonDays is the default CLV horizon (default 365).
 	HorizonDays float64 `json:"horizon_days"`
-	// AnnualDiscount is the discount rate of future spend (default 0.10).
+	// AnnualDiscount is the discount rate of future spend (default 0.10;
+	// 0 means the default, so use a tiny rate for none).
 	AnnualDiscount float64 `json:"annual_discount"`
 	// Tiers are the shares of the top tiers (default 1% / 4% / 15%).
 	Tiers segments.TierCuts `json:"tiers"`
@@ -76,15 +77,24 @@ type Report struct {
 	// TopShare is the share of predicted CLV held by the platinum and gold
 	// tiers together, the "top 5%".
 	TopShare float64 `json:"top5_clv_share"`
-	Options  Options `json:"options"`
+	// Seasonality is the seasonal index of the default horizon (see Seasonality).
+	Seasonality float64 `json:"seasonality"`
+	Options     Options `json:"options"`
 }
 
 // meta is stored in MetaTable.
 type meta struct {
-	AsOf    time.Time   `json:"as_of"`
-	Options Options     `json:"options"`
-	Model   *btyd.Model `json:"model"`
-	Notes   []string    `json:"notes,omitempty"`
+	AsOf        time.Time   `json:"as_of"`
+	Options     Options     `json:"options"`
+	Model       *btyd.Model `json:"model"`
+	Seasonality Seasonality `json:"seasonality"`
+	Notes       []string    `json:"notes,omitempty"`
+}
+
+// clvOptions are the scoring options for a horizon, with its seasonal index.
+func (m *meta) clvOptions(days int) btyd.CLVOptions {
+	return btyd.CLVOptions{HorizonDays: float64(days), AnnualDiscount: m.Options.AnnualDiscount,
+		Seasonality: m.Seasonality.Index(m.AsOf, days)}
 }
 
 // record is one customer's stored values.
@@ -124,13 +134,13 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoModel, err)
 	}
-	clv := btyd.CLVOptions{HorizonDays: opts.HorizonDays, AnnualDiscount: opts.AnnualDiscount}
+	n := len(sum.Customers)
+	f := &Fitted{meta: meta{AsOf: asOf, Options: opts, Model: m, Seasonality: NewSeasonality(ds, asOf)}, ids: make([]string, n), records: make([]record, n)}
+	clv := f.meta.clvOptions(int(opts.HorizonDays))
 	scores, err := m.ScoreAll(sum, clv, 0)
 	if err != nil {
 		return nil, err
 	}
-	n := len(sum.Customers)
-	f := &Fitted{meta: meta{AsOf: asOf, Options: opts, Model: m}, ids: make([]string, n), records: make([]record, n)}
 	recency, frequency, values := make([]float64, n), make([]float64, n), make([]float64, n)
 	at := asOf.Unix()
 	for i := range sum.Customers {
@@ -143,7 +153,7 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	}
 	r, fq, segs := segments.Assign(recency, frequency)
 	tiers := segments.AssignTiers(values, opts.Tiers)
-	rep := Report{Customers: n, Purchases: m.Purchases, LogLik: m.PurchaseFit.LogLik, Optimizer: m.PurchaseFit.Method,
+	rep := Report{Customers: n, Seasonality: clv.Seasonality, Purchases: m.Purchases, LogLik: m.PurchaseFit.LogLik, Optimizer: m.PurchaseFit.Method,
 		Boundary: m.PurchaseFit.Boundary, Spend: m.Spend, SpendFallback: m.Spend.Reason, TierCounts: map[string]int{}, Options: opts}
 	var total, top float64
 	for i := range f.records {

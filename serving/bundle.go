@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -166,7 +167,7 @@ func validate(l *loadedBundle) error {
 	vals, err := value.Open(l.bundle, int64(m.Version))
 	switch {
 	case errors.Is(err, value.ErrNoModel):
-		l.valuesMissing = err.Error() // served without; value endpoints say why
+		l.valuesMissing = valueSkipped(m, err) // served without; value endpoints say why
 	case err != nil:
 		return fmt.Errorf("bundle v%d: load customer-value model: %w", m.Version, err)
 	default:
@@ -214,4 +215,16 @@ func manifestStruct(m registry.Manifest) (*structpb.Struct, error) {
 		return nil, fmt.Errorf("encode manifest of bundle v%d: %w", m.Version, err)
 	}
 	return st, nil
+}
+
+// valueSkipped is why bundle m has no customer-value model: the reason
+// training recorded in the manifest (metrics "value".skipped), or err.
+func valueSkipped(m registry.Manifest, err error) string {
+	var rep struct {
+		Skipped string `json:"skipped"`
+	}
+	if json.Unmarshal(m.Metrics["value"], &rep) == nil && rep.Skipped != "" {
+		return "training could not fit one: " + strings.TrimPrefix(rep.Skipped, value.ErrNoModel.Error()+": ")
+	}
+	return err.Error()
 }

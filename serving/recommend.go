@@ -149,7 +149,7 @@ func checkFilter(exclude []string, category string) error {
 func checkIDs(field string, ids []string) error {
 	for i, id := range ids {
 		if id == "" {
-			return status.Errorf(codes.InvalidArgument, "%s[%d] is empty; remove it or give an item id", field, i)
+			return status.Errorf(codes.InvalidArgument, "%s[%d] is empty; remove it or give an id", field, i)
 		}
 		if err := checkID(fmt.Sprintf("%s[%d]", field, i), id); err != nil {
 			return err

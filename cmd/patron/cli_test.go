@@ -144,24 +144,37 @@ func TestEvalCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev struct {
-		Validation struct {
-			Chosen struct{ Personal string } `json:"chosen"`
-		} `json:"validation"`
-		Test []struct {
-			Model     string `json:"model"`
-			Task      string `json:"task"`
-			Customers int    `json:"customers"`
-		} `json:"test"`
+	var report struct {
+		Recs struct {
+			Validation struct {
+				Chosen struct{ Personal string } `json:"chosen"`
+			} `json:"validation"`
+			Test []struct {
+				Model     string `json:"model"`
+				Task      string `json:"task"`
+				Customers int    `json:"customers"`
+			} `json:"test"`
+		} `json:"recommendations"`
+		Value struct {
+			Customers int `json:"customers"`
+			Rows      []struct {
+				Forecast string  `json:"forecast"`
+				MAE      float64 `json:"mae"`
+			} `json:"rows"`
+		} `json:"value"`
 	}
-	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	ev := report.Recs
+	if report.Value.Customers == 0 || len(report.Value.Rows) != 6 {
+		t.Fatalf("value evaluation: %+v", report.Value)
 	}
 	if len(ev.Test) != 6 || ev.Test[0].Customers == 0 || ev.Validation.Chosen.Personal == "" {
 		t.Fatalf("eval report: %+v", ev)
 	}
 	out, _, err = runCLI(t, "", "eval", "--orders", orders, "--cutoff", "2025-09-01")
-	if err != nil || !strings.Contains(out, "NDCG@10") || !strings.Contains(out, "item-knn") {
+	if err != nil || !strings.Contains(out, "NDCG@10") || !strings.Contains(out, "item-knn") || !strings.Contains(out, "naive constant rate") {
 		t.Fatalf("eval table: %v\n%s", err, out)
 	}
 	if _, _, err := runCLI(t, "", "eval", "--orders", orders); err == nil || !strings.Contains(err.Error(), "--cutoff") {

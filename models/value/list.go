@@ -159,8 +159,14 @@ func (ix *index) list(req ListRequest) (page, error) {
 			pg.rows = append(pg.rows, perm[pos])
 		}
 	}
-	if len(pg.rows) == size && pos < len(perm) {
-		pg.next = makeToken(filter, pos)
+	// A next page only when another matching customer exists, so the last
+	// page is never empty.
+	for ; len(pg.rows) == size && pos < len(perm); pos++ {
+		r := &ix.rows[perm[pos]]
+		if (tier < 0 || int(r.tier) == tier) && (seg < 0 || int(r.segment) == seg) {
+			pg.next = makeToken(filter, pos)
+			break
+		}
 	}
 	return pg, nil
 }

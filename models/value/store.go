@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/patron-crm/patron/models/btyd"
@@ -48,6 +49,22 @@ type Values struct {
 	meta    meta
 	ix      *index
 	version int64
+	// seasonal caches the seasonal index by horizon: it scans the daily
+	// profile, and a handful of horizons are asked again and again.
+	seasonal sync.Map // int -> float64
+}
+
+// clvOptions are the scoring options of a horizon.
+func (v *Values) clvOptions(days int) btyd.CLVOptions {
+	o := v.meta.clvOptions(0)
+	o.HorizonDays = float64(days)
+	if s, ok := v.seasonal.Load(days); ok {
+		o.Seasonality = s.(float64)
+		return o
+	}
+	o.Seasonality = v.meta.Seasonality.Index(v.meta.AsOf, days)
+	v.seasonal.Store(days, o.Seasonality)
+	return o
 }
 
 // Open loads the model; it returns an error wrapping ErrNoModel when the
@@ -138,7 +155,7 @@ func (v *Values) value(id string, rec *record, h int) (Value, error) {
 		c := btyd.Customer{X: rec.X, TxDays: rec.TxDays, TDays: rec.TDays, Orders: rec.Orders,
 			Spend: rec.Spend, RepeatSpend: rec.RepeatSpend, Returned: rec.Returned}
 		var err error
-		if sc, err = m.Score(&sum, &c, v.meta.clvOptions(h)); err != nil {
+		if sc, err = m.Score(&sum, &c, v.clvOptions(h)); err != nil {
 			return Value{}, fmt.Errorf("value: customer %q: %w", id, err)
 		}
 	}

@@ -91,10 +91,14 @@ type meta struct {
 	Notes       []string    `json:"notes,omitempty"`
 }
 
-// clvOptions are the scoring options for a horizon, with its seasonal index.
+// clvOptions are the scoring options for a horizon, with its seasonal
+// index (none for days 0).
 func (m *meta) clvOptions(days int) btyd.CLVOptions {
-	return btyd.CLVOptions{HorizonDays: float64(days), AnnualDiscount: m.Options.AnnualDiscount,
-		Seasonality: m.Seasonality.Index(m.AsOf, days)}
+	o := btyd.CLVOptions{HorizonDays: float64(days), AnnualDiscount: m.Options.AnnualDiscount}
+	if days > 0 {
+		o.Seasonality = m.Seasonality.Index(m.AsOf, days)
+	}
+	return o
 }
 
 // record is one customer's stored values.

@@ -111,17 +111,27 @@ func (m BGNBD) ExpectedOrders(t float64, o Obs) float64 {
 	if t <= 0 {
 		return 0
 	}
-	pa := m.PAlive(o)
+	return m.PAlive(o) * m.expectedIfAlive(t, o)
+}
+
+// expectedIfAlive is E[X(T, T+t) | active, x, t_x, T] when the dropout
+// probability's posterior is Beta(a, b+x):
+//
+//	(a+b+x-1)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x-1; t/(α+T+t))]
+//
+// by ₂F₁, or by expectedIfAliveQuad near a = 1 and where ₂F₁ fails. The
+// MBG/NBD uses it with b+1 for b (its active customers have Beta(a, b+x+1)).
+func (m BGNBD) expectedIfAlive(t float64, o Obs) float64 {
 	if math.Abs(m.A-1) > 1e-3 {
 		k := m.Alpha + o.T
 		rx := m.R + o.X
 		h := mathext.Hypergeo(rx, m.B+o.X, m.A+m.B+o.X-1, t/(k+t))
 		e := (m.A + m.B + o.X - 1) / (m.A - 1) * (1 - math.Exp(rx*(math.Log(k)-math.Log(k+t)))*h)
 		if e >= 0 && !math.IsInf(e, 0) && !math.IsNaN(e) {
-			return e * pa
+			return e
 		}
 	}
-	return pa * m.expectedIfAliveQuad(t, o)
+	return m.expectedIfAliveQuad(t, o)
 }
 
 // quadNodes is the Gauss-Legendre order of the fallback integral; with the

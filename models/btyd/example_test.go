@@ -41,3 +41,33 @@ func ExampleFitBGNBD() {
 	// r=0.243 alpha=4.414 a=0.793 b=2.426 LL=-9582.4 boundary=false
 	// P(alive)=0.727 E[X(39)]=1.226 P(any in 39)=0.555 median wait=15.7 weeks
 }
+
+// Fit the MBG/NBD on the same CDNOW summary: unlike the BG/NBD, a customer
+// who never came back (x = 0) is not certain to be alive.
+func ExampleFitMBGNBD() {
+	raw, err := os.ReadFile("../../data/cdnow/cdnow_customers_summary.csv")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var obs []btyd.Obs
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n")[1:] {
+		f := strings.Split(strings.TrimSpace(line), ",")
+		x, _ := strconv.ParseFloat(f[1], 64)
+		tx, _ := strconv.ParseFloat(f[2], 64)
+		T, _ := strconv.ParseFloat(f[3], 64)
+		obs = append(obs, btyd.Obs{X: x, Tx: tx, T: T, W: 1})
+	}
+	fit, err := btyd.FitMBGNBD(obs, btyd.FitOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := fit.Model
+	fmt.Printf("r=%.3f alpha=%.3f a=%.3f b=%.3f LL=%.1f\n", m.R, m.Alpha, m.A, m.B, fit.LogLik)
+	oneOff := btyd.Obs{X: 0, Tx: 0, T: 38.86}
+	fmt.Printf("one-time buyer: P(alive)=%.3f E[X(39)]=%.3f\n", m.PAlive(oneOff), m.ExpectedOrders(39, oneOff))
+	// Output:
+	// r=0.525 alpha=6.183 a=0.891 b=1.614 LL=-9582.1
+	// one-time buyer: P(alive)=0.390 E[X(39)]=0.154
+}

@@ -35,6 +35,9 @@ type FitOptions struct {
 	// Workers evaluates the likelihood on this many goroutines; 0 means
 	// runtime.GOMAXPROCS. Results do not depend on it.
 	Workers int
+	// Purchases is the purchase model Fit fits: BGNBDKind ("bgnbd", also
+	// when empty) or MBGNBDKind ("mbgnbd"). FitBGNBD and FitMBGNBD ignore it.
+	Purchases PurchaseKind
 }
 
 // Boundary thresholds: a fitted r, a or b below boundaryLow or above
@@ -48,15 +51,17 @@ const (
 	negligibleDropout = 1e-3
 )
 
-// BGNBDFit is the result of FitBGNBD.
-type BGNBDFit struct {
-	Model BGNBD
+// FitStats describes a maximum-likelihood fit of a purchase model (BG/NBD
+// or MBG/NBD), whichever it was: what a training report shows.
+type FitStats struct {
+	// Kind is the model fitted.
+	Kind PurchaseKind `json:",omitempty"`
 	// LogLik is the maximised log-likelihood (sum over customers).
 	LogLik float64
 	// Customers is the total weight; Rows the distinct (x, t_x, T) rows.
 	Customers float64
 	Rows      int
-	// Method names the optimizer that produced Model: "bfgs", or
+	// Method names the optimizer that produced the parameters: "bfgs", or
 	// "nelder-mead" when BFGS failed to converge.
 	Method      string
 	Evaluations int
@@ -68,7 +73,13 @@ type BGNBDFit struct {
 }
 
 // AtBoundary reports whether any parameter ran to a limit.
-func (f *BGNBDFit) AtBoundary() bool { return len(f.Boundary) > 0 }
+func (f *FitStats) AtBoundary() bool { return len(f.Boundary) > 0 }
+
+// BGNBDFit is the result of FitBGNBD: the model and the FitStats.
+type BGNBDFit struct {
+	Model BGNBD
+	FitStats
+}
 
 // Fold merges observations with equal (X, Tx, T), summing their weights,
 // and returns them sorted by (X, Tx, T). Observations with W = 0 mean W = 1.
@@ -105,6 +116,17 @@ func Fold(obs []Obs) []Obs {
 // ErrNoConvergence) when the data cannot support a fit. A fit that runs to
 // the edge of the parameter space is returned with Boundary set.
 func FitBGNBD(obs []Obs, opts FitOptions) (*BGNBDFit, error) {
+	p, st, err := fitPurchases(BGNBDKind, obs, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &BGNBDFit{Model: p, FitStats: *st}, nil
+}
+
+// fitPurchases fits the BG/NBD or the MBG/NBD model (see FitBGNBD) and
+// returns r, α, a, b in a BGNBD whatever the kind.
+func fitPurchases(kind PurchaseKind, obs []Obs, opts FitOptions) (BGNBD, *FitStats, error) {
+	name := kind.String()
 	if opts.MinCustomers == 0 {
 		opts.MinCustomers = 20
 	}
@@ -114,7 +136,7 @@ func FitBGNBD(obs []Obs, opts FitOptions) (*BGNBDFit, error) {
 	for i, o := range rows {
 		if !(o.X >= 0 && o.Tx >= 0 && o.T >= o.Tx && o.W > 0) || math.IsInf(o.T, 0) || math.IsInf(o.W, 0) ||
 			o.X != math.Trunc(o.X) || (o.X > 0 && o.Tx == 0) || (o.X == 0 && o.Tx != 0) {
-			return nil, fmt.Errorf("btyd: BG/NBD fit: row %d (x=%v t_x=%v T=%v w=%v): %w", i, o.X, o.Tx, o.T, o.W, ErrBadObs)
+			return BGNBD{}, nil, fmt.Errorf("btyd: %s fit: row %d (x=%v t_x=%v T=%v w=%v): %w", name, i, o.X, o.Tx, o.T, o.W, ErrBadObs)
 		}
 		w += o.W
 		wx += o.W * o.X
@@ -122,29 +144,26 @@ func FitBGNBD(obs []Obs, opts FitOptions) (*BGNBDFit, error) {
 		repeat = repeat || o.X > 0
 	}
 	if w < opts.MinCustomers {
-		return nil, fmt.Errorf("btyd: BG/NBD fit: %v customers, need at least %v: %w", w, opts.MinCustomers, ErrTooFewCustomers)
+		return BGNBD{}, nil, fmt.Errorf("btyd: %s fit: %v customers, need at least %v: %w", name, w, opts.MinCustomers, ErrTooFewCustomers)
 	}
 	if !repeat {
-		return nil, fmt.Errorf("btyd: BG/NBD fit: %v customers, none with a repeat transaction: %w", w, ErrNoRepeatBuyers)
+		return BGNBD{}, nil, fmt.Errorf("btyd: %s fit: %v customers, none with a repeat transaction: %w", name, w, ErrNoRepeatBuyers)
 	}
 	if wT == 0 {
-		return nil, fmt.Errorf("btyd: BG/NBD fit: every customer has T = 0: %w", ErrBadObs)
+		return BGNBD{}, nil, fmt.Errorf("btyd: %s fit: every customer has T = 0: %w", name, ErrBadObs)
 	}
 
-	ll := newBGNBDLik(rows, opts.Workers)
+	ll := newPurchaseLik(kind, rows, opts.Workers)
 	// Start at r = 1 with the mean rate of the data, a mean dropout of 0.25.
 	x0 := []float64{0, math.Log(wT / wx), 0, math.Log(3)}
-	fit := &BGNBDFit{Customers: w, Rows: len(rows)}
 	u, method, evals, err := minimizeLog(ll.eval, x0)
 	if err != nil {
-		return nil, fmt.Errorf("btyd: BG/NBD fit: %w", err)
+		return BGNBD{}, nil, fmt.Errorf("btyd: %s fit: %w", name, err)
 	}
-	fit.Method = method
-	fit.Model = BGNBD{R: math.Exp(u[0]), Alpha: math.Exp(u[1]), A: math.Exp(u[2]), B: math.Exp(u[3])}
-	fit.LogLik = -ll.eval(u, nil) * w
-	fit.Evaluations = evals
-	fit.Boundary = bgnbdBoundary(fit.Model)
-	return fit, nil
+	m := BGNBD{R: math.Exp(u[0]), Alpha: math.Exp(u[1]), A: math.Exp(u[2]), B: math.Exp(u[3])}
+	st := &FitStats{Kind: kind, Customers: w, Rows: len(rows), Method: method, Evaluations: evals,
+		LogLik: -ll.eval(u, nil) * w, Boundary: bgnbdBoundary(m)}
+	return m, st, nil
 }
 
 // minimizeLog minimises f (which fills g when it is not nil) over
@@ -252,9 +271,14 @@ func clampLog(u []float64) []float64 {
 const chunkRows = 8192
 
 // bgnbdLik evaluates the mean negative log-likelihood of folded rows and its
-// gradient with respect to the log-parameters. Terms that depend only on x
-// (Gamma and Beta functions, digammas) are computed once per distinct x.
+// gradient with respect to the log-parameters, for the BG/NBD or (shift = 1)
+// the MBG/NBD. Terms that depend only on x (Gamma and Beta functions,
+// digammas) are computed once per distinct x.
 type bgnbdLik struct {
+	// shift is 0 for the BG/NBD and 1 for the MBG/NBD, whose likelihood is
+	// the BG/NBD's with b+x for b+x-1 in A2 and A4, and A4 for x = 0 too
+	// (see MBGNBD.LogLikelihood).
+	shift   float64
 	rows    []Obs
 	group   []int32   // rows[i] has x = xs[group[i]]
 	xs      []float64 // distinct x values
@@ -268,10 +292,17 @@ type bgnbdLik struct {
 }
 
 func newBGNBDLik(rows []Obs, workers int) *bgnbdLik {
+	return newPurchaseLik(BGNBDKind, rows, workers)
+}
+
+func newPurchaseLik(kind PurchaseKind, rows []Obs, workers int) *bgnbdLik {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	l := &bgnbdLik{rows: rows, group: make([]int32, len(rows)), workers: workers}
+	if kind == MBGNBDKind {
+		l.shift = 1
+	}
 	for i, o := range rows {
 		if len(l.xs) == 0 || l.xs[len(l.xs)-1] != o.X {
 			l.xs = append(l.xs, o.X)
@@ -290,10 +321,11 @@ func newBGNBDLik(rows []Obs, workers int) *bgnbdLik {
 }
 
 // eval returns -LL/W at log-parameters u and, when g is not nil, stores the
-// gradient. With A1 = ln Γ(r+x) - ln Γ(r) + r ln α, A2 = ln B(a, b+x) -
-// ln B(a, b), A3 = -(r+x) ln(α+T) and A4 = ln a - ln(b+x-1) - (r+x) ln(α+t_x),
-// a row's LL is A1 + A2 + log(e^A3 + δ e^A4), whose derivatives weight A3's
-// and A4's by their shares w3 and w4 = 1 - w3.
+// gradient. With s the shift (0 BG/NBD, 1 MBG/NBD), A1 = ln Γ(r+x) - ln Γ(r)
+// + r ln α, A2 = ln B(a, b+x+s) - ln B(a, b), A3 = -(r+x) ln(α+T) and
+// A4 = ln a - ln(b+x-1+s) - (r+x) ln(α+t_x), a row's LL is
+// A1 + A2 + log(e^A3 + δ e^A4) (δ = 1 when x > 0 or s = 1), whose derivatives
+// weight A3's and A4's by their shares w3 and w4 = 1 - w3.
 func (l *bgnbdLik) eval(u []float64, g []float64) float64 {
 	u = clampLog(u)
 	r, al, a, b := math.Exp(u[0]), math.Exp(u[1]), math.Exp(u[2]), math.Exp(u[3])
@@ -302,23 +334,24 @@ func (l *bgnbdLik) eval(u []float64, g []float64) float64 {
 	lgb, _ := math.Lgamma(b)
 	psir, psiab, psib := mathext.Digamma(r), mathext.Digamma(a+b), mathext.Digamma(b)
 	lnal, lna := math.Log(al), math.Log(a)
+	sh := l.shift
 	for k, x := range l.xs {
 		lrx, _ := math.Lgamma(r + x)
-		lbx, _ := math.Lgamma(b + x)
-		labx, _ := math.Lgamma(a + b + x)
+		lbx, _ := math.Lgamma(b + x + sh)
+		labx, _ := math.Lgamma(a + b + x + sh)
 		l.c0[k] = lrx - lgr + r*lnal + lgab + lbx - lgb - labx
-		if x > 0 {
-			l.lab[k] = lna - math.Log(b+x-1)
+		if x > 0 || sh > 0 {
+			l.lab[k] = lna - math.Log(b+x-1+sh)
 		}
 		if g != nil {
-			psiabx := mathext.Digamma(a + b + x)
+			psiabx := mathext.Digamma(a + b + x + sh)
 			l.dr0[k] = mathext.Digamma(r+x) - psir + lnal
 			l.da0[k] = psiab - psiabx
-			l.db0[k] = psiab + mathext.Digamma(b+x) - psib - psiabx
+			l.db0[k] = psiab + mathext.Digamma(b+x+sh) - psib - psiabx
 		}
 	}
 	// Row sums per chunk: LL, Σ(w3 ln(α+T) + w4 ln(α+t_x)),
-	// Σ(r+x)(w3/(α+T) + w4/(α+t_x)), Σ w4, Σ w4/(b+x-1).
+	// Σ(r+x)(w3/(α+T) + w4/(α+t_x)), Σ w4, Σ w4/(b+x-1+s).
 	chunk := func(c int) {
 		lo, hi := c*chunkRows, min(len(l.rows), (c+1)*chunkRows)
 		var s [5]float64
@@ -328,7 +361,7 @@ func (l *bgnbdLik) eval(u []float64, g []float64) float64 {
 			rx := r + o.X
 			lT := math.Log(al + o.T)
 			a3 := -rx * lT
-			if o.X == 0 {
+			if o.X == 0 && sh == 0 {
 				s[0] += o.W * (l.c0[k] + a3)
 				if g != nil {
 					s[1] += o.W * lT
@@ -354,7 +387,7 @@ func (l *bgnbdLik) eval(u []float64, g []float64) float64 {
 				s[1] += o.W * (w3*lT + w4*lt)
 				s[2] += o.W * rx * (w3/(al+o.T) + w4/(al+o.Tx))
 				s[3] += o.W * w4
-				s[4] += o.W * w4 / (b + o.X - 1)
+				s[4] += o.W * w4 / (b + o.X - 1 + sh)
 			}
 		}
 		l.partial[c] = s

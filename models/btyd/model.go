@@ -60,33 +60,54 @@ func (o CLVOptions) resolve() (CLVOptions, error) {
 	return o, nil
 }
 
-// Model is a fitted customer-value model: BG/NBD for the number and timing
-// of transactions, a SpendModel for their value, in the time unit of the
-// Summary it was fitted on, as of that Summary's last day.
+// Model is a fitted customer-value model: a purchase model (BG/NBD or
+// MBG/NBD, as Kind says) for the number and timing of transactions, a
+// SpendModel for their value, in the time unit of the Summary it was fitted
+// on, as of that Summary's last day. It round-trips through encoding/json;
+// models encoded before Kind existed decode as BG/NBD.
 type Model struct {
 	Unit    Unit
 	Through time.Time // the calibration's last day (midnight, in its location)
 
+	// Kind is the purchase model; empty means BGNBDKind.
+	Kind PurchaseKind `json:",omitempty"`
+	// Purchases holds the purchase model's fitted r, α, a, b, for either
+	// Kind (both models have these four, with the same meaning: Gamma(r, α)
+	// purchase rates, Beta(a, b) dropout probabilities). Predict through
+	// PurchaseModel, which applies Kind's formulas: Purchases' own methods
+	// are the BG/NBD's, wrong for an MBG/NBD model.
 	Purchases BGNBD
 	Spend     SpendModel
 
 	// PurchaseFit and SpendFit describe the fits (log-likelihood,
 	// optimizer, boundary); SpendFit is nil when no Gamma-Gamma fit was
 	// possible (see Spend.Reason).
-	PurchaseFit *BGNBDFit
+	PurchaseFit *FitStats
 	SpendFit    *GammaGammaFit
 }
 
-// Fit fits the BG/NBD model and the spend model on a summary. The BG/NBD
-// fit must succeed (its errors are returned); the Gamma-Gamma fit may fail
-// (q <= 1, too few repeat buyers), and then the spend model falls back to
-// observed means with Spend.Reason saying why.
+// PurchaseModel returns the fitted purchase model: BGNBD or MBGNBD as Kind
+// says, with the parameters in Purchases. It panics on an unknown Kind.
+func (m *Model) PurchaseModel() PurchaseModel {
+	p := m.Purchases
+	return NewPurchaseModel(m.Kind, p.R, p.Alpha, p.A, p.B)
+}
+
+// Fit fits the purchase model opts.Purchases (BG/NBD by default) and the
+// spend model on a summary. The purchase fit must succeed (its errors are
+// returned); the Gamma-Gamma fit may fail (q <= 1, too few repeat buyers),
+// and then the spend model falls back to observed means with Spend.Reason
+// saying why. SelectByHoldout chooses between the purchase models.
 func Fit(s *Summary, opts FitOptions) (*Model, error) {
-	pf, err := FitBGNBD(s.AllObs(), opts)
+	kind, err := ParsePurchaseKind(string(opts.Purchases))
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Unit: s.Unit, Through: s.Through, Purchases: pf.Model, PurchaseFit: pf}
+	p, pf, err := fitPurchases(kind, s.AllObs(), opts)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Unit: s.Unit, Through: s.Through, Kind: kind, Purchases: p, PurchaseFit: pf}
 	var total float64
 	var n int64
 	for i := range s.Customers {
@@ -150,14 +171,15 @@ func (m *Model) Score(s *Summary, c *Customer, opts CLVOptions) (Score, error) {
 	if err != nil {
 		return Score{}, err
 	}
-	return m.score(s, c, opts), nil
+	return m.score(m.PurchaseModel(), s, c, opts), nil
 }
 
-func (m *Model) score(s *Summary, c *Customer, opts CLVOptions) Score {
+// score scores c with bg, the model's PurchaseModel (resolved once by the
+// caller: an interface value allocates).
+func (m *Model) score(bg PurchaseModel, s *Summary, c *Customer, opts CLVOptions) Score {
 	o := s.Obs(c)
 	d := m.Unit.Days()
 	h := opts.HorizonDays / d
-	bg := m.Purchases
 	sc := Score{
 		PAlive:        bg.PAlive(o),
 		QuietProb:     bg.QuietProb(o),
@@ -194,10 +216,11 @@ func (m *Model) ScoreAll(s *Summary, opts CLVOptions, workers int) ([]Score, err
 		workers = runtime.GOMAXPROCS(0)
 	}
 	out := make([]Score, len(s.Customers))
+	bg := m.PurchaseModel()
 	const chunk = 4096
 	parallel(workers, (len(out)+chunk-1)/chunk, func(c int) {
 		for i := c * chunk; i < min(len(out), (c+1)*chunk); i++ {
-			out[i] = m.score(s, &s.Customers[i], opts)
+			out[i] = m.score(bg, s, &s.Customers[i], opts)
 		}
 	})
 	return out, nil

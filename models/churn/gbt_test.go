@@ -1,0 +1,169 @@
+package churn
+
+import (
+	"math"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestFitGBTLearnsXOR(t *testing.T) {
+	x, y := xorData(2000, 0.05, 1)
+	tx, ty := xorData(1000, 0.05, 2)
+	m, err := FitGBT(x, 2000, 2, y, GBTParams{Trees: 60, Depth: 2, LearningRate: 0.3, MinLeaf: 10, Seed: 1}, nil, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := make([]float64, 1000)
+	for i := range scores {
+		scores[i] = m.Predict(tx[2*i : 2*i+2])
+	}
+	if a := auc(scores, ty); a < 0.9 {
+		t.Errorf("GBT test AUC on XOR = %.3f, want >= 0.9", a)
+	}
+	if n := len(m.TrainLoss); n != 60 || m.TrainLoss[n-1] >= m.TrainLoss[0] {
+		t.Errorf("training loss did not fall: %v ... %v", m.TrainLoss[0], m.TrainLoss[n-1])
+	}
+}
+
+func TestFitGBTDeterministic(t *testing.T) {
+	x, y := xorData(3000, 0.1, 5)
+	vx, vy := xorData(500, 0.1, 6)
+	p := GBTParams{Trees: 30, Depth: 3, Subsample: 0.7, Seed: 42, MinLeaf: 5}
+	fit := func(procs int, p GBTParams) *GBT {
+		prev := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(prev)
+		m, err := FitGBT(x, 3000, 2, y, p, vx, 500, vy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := fit(1, p), fit(4, p)
+	if !reflect.DeepEqual(a, b) {
+		t.Error("same seed, different GOMAXPROCS: models differ")
+	}
+	p.Seed = 43
+	if c := fit(2, p); reflect.DeepEqual(a.Trees, c.Trees) {
+		t.Error("different seeds gave identical trees with subsampling")
+	}
+}
+
+func TestFitGBTProbabilitiesInOpenInterval(t *testing.T) {
+	// Perfectly separable on one feature, many strong rounds: outputs must
+	// stay strictly inside (0, 1) and finite.
+	n := 200
+	x := make([]float64, n)
+	y := make([]float64, n)
+	for i := range n {
+		x[i] = float64(i)
+		if i >= n/2 {
+			y[i] = 1
+		}
+	}
+	m, err := FitGBT(x, n, 1, y, GBTParams{Trees: 300, Depth: 2, LearningRate: 1, MinLeaf: 1}, nil, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []float64{-1e9, 0, 99, 100, 199, 1e9} {
+		p := m.Predict([]float64{v})
+		if !(p > 0 && p < 1) || math.IsNaN(p) {
+			t.Errorf("Predict(%v) = %v, want in (0, 1)", v, p)
+		}
+	}
+	if m.Predict([]float64{0}) > 0.01 || m.Predict([]float64{199}) < 0.99 {
+		t.Errorf("separable data not separated: %v %v", m.Predict([]float64{0}), m.Predict([]float64{199}))
+	}
+}
+
+func TestFitGBTEarlyStopping(t *testing.T) {
+	// Labels are pure noise: validation loss soon stops improving.
+	x, _ := xorData(1000, 0, 8)
+	_, y := xorData(1000, 0.5, 9)
+	vx, _ := xorData(500, 0, 10)
+	_, vy := xorData(500, 0.5, 11)
+	m, err := FitGBT(x, 1000, 2, y, GBTParams{Trees: 300, Depth: 3, LearningRate: 0.3, MinLeaf: 5, EarlyStopping: 5}, vx, 500, vy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NumTrees() >= 300 || len(m.ValLoss) >= 300 {
+		t.Fatalf("no early stop: %d trees, %d validation rounds", m.NumTrees(), len(m.ValLoss))
+	}
+	best := m.ValLoss[m.NumTrees()-1]
+	for i, l := range m.ValLoss {
+		if l < best {
+			t.Errorf("round %d has validation loss %v below the kept round's %v", i, l, best)
+		}
+	}
+	if len(m.ValLoss)-m.NumTrees() != 5 {
+		t.Errorf("stopped %d rounds after the best, want 5", len(m.ValLoss)-m.NumTrees())
+	}
+}
+
+func TestGBTContributionsSumToLogOdds(t *testing.T) {
+	x, y := xorData(1000, 0.05, 12)
+	m, err := FitGBT(x, 1000, 2, y, GBTParams{Trees: 20, Depth: 2, MinLeaf: 10}, nil, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range [][]float64{{0.5, 0.5}, {-0.5, 0.5}, {0.9, -0.1}} {
+		c, bias := m.Contributions(nil, row)
+		sum := bias
+		for _, v := range c {
+			sum += v
+		}
+		if !near(sum, m.LogOdds(row), 1e-9) {
+			t.Errorf("row %v: bias + contributions = %v, log-odds %v", row, sum, m.LogOdds(row))
+		}
+	}
+}
+
+func TestBinnedCuts(t *testing.T) {
+	tests := []struct {
+		name string
+		col  []float64
+		bins int
+		cuts []float64
+		idx  []uint8
+	}{
+		{"few distinct values use them all", []float64{3, 1, 2, 2, 1}, 32, []float64{1, 2}, []uint8{2, 0, 1, 1, 0}},
+		{"constant column has no cut", []float64{4, 4, 4}, 32, nil, []uint8{0, 0, 0}},
+		{"quartiles", []float64{1, 2, 3, 4, 5, 6, 7, 8}, 4, []float64{3, 5, 7}, []uint8{0, 0, 0, 1, 1, 2, 2, 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBinned(tc.col, len(tc.col), 1, tc.bins)
+			if len(b.cuts[0]) != len(tc.cuts) || (len(tc.cuts) > 0 && !reflect.DeepEqual(b.cuts[0], tc.cuts)) {
+				t.Errorf("cuts = %v, want %v", b.cuts[0], tc.cuts)
+			}
+			if !reflect.DeepEqual(b.cols, tc.idx) {
+				t.Errorf("bins = %v, want %v", b.cols, tc.idx)
+			}
+		})
+	}
+}
+
+func TestFitGBTErrors(t *testing.T) {
+	x := []float64{1, 2, 3, 4}
+	tests := []struct {
+		name string
+		y    []float64
+		p    GBTParams
+		want string
+	}{
+		{"one class", []float64{1, 1, 1, 1}, GBTParams{}, "one class"},
+		{"depth", []float64{0, 1, 0, 1}, GBTParams{Depth: 9}, "depth is 9"},
+		{"subsample", []float64{0, 1, 0, 1}, GBTParams{Subsample: 1.5}, "subsample is 1.5"},
+		{"bins", []float64{0, 1, 0, 1}, GBTParams{Bins: 300}, "bins is 300"},
+		{"label", []float64{0, 1, 0, 0.5}, GBTParams{}, "label 3 is 0.5"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := FitGBT(x, 4, 1, tc.y, tc.p, nil, 0, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -22,7 +22,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	cutoffS := fs.String("cutoff", "", "test cutoff (YYYY-MM-DD): fit on orders before it, test on orders after (required)")
 	valS := fs.String("validation-cutoff", "", "validation cutoff inside the training period, where parameters are chosen (default: 90 days before --cutoff)")
 	endS := fs.String("end", "", "end of the test window (default: the day after the last order)")
-	models := fs.String("models", "recs,value", "what to evaluate: recs (recommendations), value (customer value), or both")
+	models := fs.String("models", "recs,value,churn", "what to evaluate: recs (recommendations), value (customer value), churn; comma separated")
+	churnAsOfS := fs.String("churn-as-of", "", "as-of date of the churn evaluation (default: --value-cutoff, else --cutoff)")
+	horizon := fs.Int("horizon-days", training.DefaultChurnHorizon, "churn horizon H: churned = no order in the H days after the as-of date")
 	valueCutS := fs.String("value-cutoff", "", "calibration end for the customer-value holdout (default: --cutoff)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -64,15 +66,26 @@ func runEval(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	doRecs, doValue := false, false
+	churnAsOf := valueCut
+	if *churnAsOfS != "" {
+		if churnAsOf, err = parseDate("churn-as-of", *churnAsOfS, opts.Location); err != nil {
+			return err
+		}
+	}
+	if *horizon < 1 {
+		return usageError{fmt.Sprintf("--horizon-days %d: want at least 1", *horizon)}
+	}
+	doRecs, doValue, doChurn := false, false, false
 	for _, m := range strings.Split(*models, ",") {
 		switch strings.TrimSpace(m) {
 		case "recs":
 			doRecs = true
 		case "value":
 			doValue = true
+		case "churn":
+			doChurn = true
 		default:
-			return usageError{fmt.Sprintf("--models %q: list recs and/or value", *models)}
+			return usageError{fmt.Sprintf("--models %q: list recs, value and/or churn", *models)}
 		}
 	}
 
@@ -89,6 +102,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	var report struct {
 		Recs  *training.RecsEvaluation  `json:"recommendations,omitempty"`
 		Value *training.ValueEvaluation `json:"value,omitempty"`
+		Churn *training.ChurnEvaluation `json:"churn,omitempty"`
 	}
 	start := time.Now()
 	if doRecs {
@@ -109,6 +123,15 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		}
 		report.Value = &ev
 	}
+	if doChurn {
+		p.Printf("evaluating churn: as of %s, horizon %d days", churnAsOf.Format(time.DateOnly), *horizon)
+		ev, err := training.EvaluateChurn(ds, churnAsOf, *horizon, 1)
+		if err != nil {
+			p.Done()
+			return err
+		}
+		report.Churn = &ev
+	}
 	p.Done()
 	if *jsonOut {
 		return writeJSON(a.stdout, report)
@@ -122,7 +145,34 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		}
 		writeValueEvaluation(a.stdout, *report.Value)
 	}
+	if report.Churn != nil {
+		if report.Recs != nil || report.Value != nil {
+			fmt.Fprintln(a.stdout)
+		}
+		writeChurnEvaluation(a.stdout, *report.Churn)
+	}
 	return nil
+}
+
+// writeChurnEvaluation prints the churn models beside the baselines.
+func writeChurnEvaluation(w io.Writer, ev training.ChurnEvaluation) {
+	fmt.Fprintf(w, "Churn (no order in %d days), as of %s; models fitted on features at %s, chosen and calibrated on %s; seasonal index validation %.3f, test %.3f\n",
+		ev.HorizonDays, ev.AsOf.Format(time.DateOnly), ev.AsOf.AddDate(0, 0, -2*ev.HorizonDays).Format(time.DateOnly),
+		ev.AsOf.AddDate(0, 0, -ev.HorizonDays).Format(time.DateOnly), ev.Seasonality[0], ev.Seasonality[1])
+	for _, c := range ev.Candidates {
+		fmt.Fprintf(w, "  validation: %-28s ROC AUC %.3f, Brier %.3f\n", c.Model, c.ROCAUC, c.Brier)
+	}
+	fmt.Fprintf(w, "chosen: %s\n\n", ev.Chosen)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tcustomers\tchurn rate\tmean predicted\tROC AUC\tPR AUC\tBrier\tlift@10%\t")
+	for _, r := range ev.Test {
+		mean, brier := "-", "-"
+		if r.Probabilistic {
+			mean, brier = fmt.Sprintf("%.3f", r.MeanPredicted), fmt.Sprintf("%.3f", r.Brier)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%s\t%.3f\t%.3f\t%s\t%.2f\t\n", r.Name, r.N, r.BaseRate, mean, r.ROCAUC, r.PRAUC, brier, r.LiftTop10)
+	}
+	tw.Flush()
 }
 
 // writeValueEvaluation prints the customer-value holdout comparison.

@@ -1,0 +1,225 @@
+package training
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/models/btyd"
+	"github.com/patron-crm/patron/models/churn"
+	"github.com/patron-crm/patron/models/value"
+	"github.com/patron-crm/patron/training/eval"
+)
+
+// Churn windows. With as-of date A and horizon H, a customer active before a
+// cutoff has churned if they order nothing in the H days after it. Nothing
+// after A is ever read:
+//
+//	fit window         features at A-2H, labels from [A-2H, A-H)
+//	validation window  features at A-H,  labels from [A-H, A)
+//	scoring            features at A (labels unknown)
+//
+// Candidate models are fitted on the fit window, compared and calibrated
+// on the validation window; the chosen model and its calibration score
+// customers at A.
+
+// DefaultChurnHorizon is H in days.
+const DefaultChurnHorizon = 90
+
+// churnWindow is a feature matrix with labels.
+type churnWindow struct {
+	f *features.ChurnFeatures
+	y []float64
+}
+
+// churnFeatures computes the features at cutoff, with the BG/NBD
+// probability of at least one order in the horizon when a fit is possible.
+func churnFeatures(ds *features.Dataset, cutoff time.Time, horizon int) (*features.ChurnFeatures, error) {
+	f := features.ComputeChurnFeatures(ds, cutoff, horizon)
+	if len(f.Customers) == 0 {
+		return nil, fmt.Errorf("churn: no customer ordered before %s", cutoff.Format(time.DateOnly))
+	}
+	p := make([]float64, len(f.Customers))
+	for i := range p {
+		p[i] = math.NaN()
+	}
+	if sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: cutoff.AddDate(0, 0, -1)}); err == nil {
+		if m, err := btyd.Fit(sum, btyd.FitOptions{}); err == nil {
+			scores, err := m.ScoreAll(sum, btyd.CLVOptions{HorizonDays: float64(horizon)}, 0)
+			if err != nil {
+				return nil, err
+			}
+			byID := make(map[int32]float64, len(sum.Customers))
+			for k := range sum.Customers {
+				byID[sum.Customers[k].ID] = scores[k].ProbAny
+			}
+			for i, c := range f.Customers {
+				if v, ok := byID[c]; ok {
+					p[i] = v
+				}
+			}
+		}
+	}
+	for i := range p {
+		if math.IsNaN(p[i]) {
+			p[i] = 0.5 // no BG/NBD fit: uninformative
+		}
+	}
+	f.AddColumn("bgnbd_p_order_in_horizon", p)
+	return f, nil
+}
+
+func churnWindowAt(ds *features.Dataset, cutoff time.Time, horizon int) (churnWindow, error) {
+	f, err := churnFeatures(ds.Before(cutoff), cutoff, horizon)
+	if err != nil {
+		return churnWindow{}, err
+	}
+	return churnWindow{f: f, y: features.ChurnLabels(ds, f.Customers, cutoff, horizon)}, nil
+}
+
+// ChurnCandidate is one model's score on the validation window.
+type ChurnCandidate struct {
+	Model  string  `json:"model"`
+	ROCAUC float64 `json:"roc_auc"`
+	Brier  float64 `json:"brier_calibrated"`
+}
+
+// ChurnEvaluation reports churn models on a time split.
+type ChurnEvaluation struct {
+	AsOf        time.Time        `json:"as_of"`
+	HorizonDays int              `json:"horizon_days"`
+	Candidates  []ChurnCandidate `json:"validation"`
+	Chosen      string           `json:"chosen"`
+	// Seasonality holds the seasonal indices of the validation and test windows.
+	Seasonality [2]float64          `json:"seasonality"`
+	Test        []eval.BinaryReport `json:"test"`
+}
+
+// scorer is a fitted churn model with its calibration.
+type scorer struct {
+	name  string
+	std   *churn.Standardizer
+	raw   func(row []float64) float64 // log-odds
+	platt *churn.Platt
+}
+
+func (s *scorer) scores(f *features.ChurnFeatures) []float64 {
+	n, d := len(f.Customers), len(f.Names)
+	x := s.std.Transform(f.X, n)
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = s.platt.Calibrate(s.raw(x[i*d : (i+1)*d]))
+	}
+	return out
+}
+
+// fitChurn fits the candidates on fit, calibrates and compares them on val,
+// and returns them best first.
+func fitChurn(fit, val churnWindow, seed uint64) ([]*scorer, []ChurnCandidate, error) {
+	n, d := len(fit.f.Customers), len(fit.f.Names)
+	std, err := churn.FitStandardizer(fit.f.X, n, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := std.Transform(fit.f.X, n)
+	vn := len(val.f.Customers)
+	vx := std.Transform(val.f.X, vn)
+	var cands []*scorer
+	lr, err := churn.FitLogistic(x, n, d, fit.y, 1e-3)
+	if err != nil {
+		return nil, nil, err
+	}
+	cands = append(cands, &scorer{name: "logistic regression (L2)", std: std, raw: lr.LogOdds})
+	gbt, err := churn.FitGBT(x, n, d, fit.y, churn.GBTParams{Trees: 300, Depth: 3, LearningRate: 0.05, MinLeaf: 40, Subsample: 0.8, Seed: seed}, vx, vn, val.y)
+	if err != nil {
+		return nil, nil, err
+	}
+	cands = append(cands, &scorer{name: "gradient-boosted trees", std: std, raw: gbt.LogOdds})
+
+	var report []ChurnCandidate
+	for _, c := range cands {
+		raw := make([]float64, vn)
+		for i := range raw {
+			raw[i] = c.raw(vx[i*d : (i+1)*d])
+		}
+		if c.platt, err = churn.FitPlatt(raw, val.y); err != nil {
+			return nil, nil, err
+		}
+		r := eval.EvaluateBinary(c.name, c.scores(val.f), val.y)
+		report = append(report, ChurnCandidate{Model: c.name, ROCAUC: r.ROCAUC, Brier: r.Brier})
+	}
+	if report[1].ROCAUC > report[0].ROCAUC {
+		cands[0], cands[1] = cands[1], cands[0]
+	}
+	return cands, report, nil
+}
+
+// EvaluateChurn runs the churn protocol at as-of asOf: models fitted and
+// chosen on windows before asOf, tested on the labels of [asOf, asOf+H).
+func EvaluateChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64) (ChurnEvaluation, error) {
+	ev := ChurnEvaluation{AsOf: asOf, HorizonDays: horizon}
+	if horizon <= 0 {
+		return ev, errors.New("churn: the horizon must be at least one day")
+	}
+	past := ds.Before(asOf)
+	fitW, err := churnWindowAt(past, asOf.AddDate(0, 0, -2*horizon), horizon)
+	if err != nil {
+		return ev, err
+	}
+	valW, err := churnWindowAt(past, asOf.AddDate(0, 0, -horizon), horizon)
+	if err != nil {
+		return ev, err
+	}
+	models, cands, err := fitChurn(fitW, valW, seed)
+	if err != nil {
+		return ev, err
+	}
+	ev.Candidates, ev.Chosen = cands, models[0].name
+	test, err := churnWindowAt(ds, asOf, horizon)
+	if err != nil {
+		return ev, err
+	}
+	// Seasonality: calibrated on the validation window's season, scored on
+	// the test window's. If the purchase clock runs s times as fast, the
+	// chance of no order, exp(-s mu), becomes P^s; so P_test = P_val^(s_test/s_val).
+	sVal := value.NewSeasonality(past.Before(asOf.AddDate(0, 0, -horizon)), asOf.AddDate(0, 0, -horizon)).Index(asOf.AddDate(0, 0, -horizon), horizon)
+	sTest := value.NewSeasonality(past, asOf).Index(asOf, horizon)
+	ev.Seasonality = [2]float64{sVal, sTest}
+	for _, m := range models {
+		p := m.scores(test.f)
+		ev.Test = append(ev.Test, eval.EvaluateBinary(m.name, p, test.y))
+		for i := range p {
+			p[i] = math.Pow(p[i], sTest/sVal)
+		}
+		ev.Test = append(ev.Test, eval.EvaluateBinary(m.name+", seasonal", p, test.y))
+	}
+	// Baselines: recency alone, frequency alone (rankers), BG/NBD P(no order in H).
+	ev.Test = append(ev.Test,
+		eval.EvaluateBinary("recency alone", test.f.Column("recency_days"), test.y),
+		eval.EvaluateBinary("frequency alone (fewer = riskier)", negate(test.f.Column("frequency")), test.y),
+		eval.EvaluateBinary("BG/NBD P(no order in H)", oneMinus(test.f.Column("bgnbd_p_order_in_horizon")), test.y))
+	// golearn's bagged trees on the same windows, as a reference.
+	n, d := len(fitW.f.Customers), len(fitW.f.Names)
+	if ref, err := churn.GolearnForestReference(fitW.f.X, n, d, fitW.y, test.f.X, len(test.f.Customers), seed); err == nil {
+		ev.Test = append(ev.Test, eval.EvaluateBinary("golearn bagged ID3 (reference)", ref, test.y))
+	}
+	return ev, nil
+}
+
+func negate(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = -v
+	}
+	return out
+}
+
+func oneMinus(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = 1 - v
+	}
+	return out
+}

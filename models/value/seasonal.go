@@ -1,6 +1,7 @@
 package value
 
 import (
+	"slices"
 	"time"
 
 	"github.com/patron-crm/patron/features"
@@ -13,9 +14,15 @@ import (
 // shop's calendar only a year back, so Patron measures it there, by month:
 //
 //	idx(m) = (transactions per trading day in calendar month m a year before)
-//	       / (transactions per trading day over the year before the as-of date)
+//	       / trend(m)
 //	s      = mean of idx over the horizon's days, counting only months the
 //	         data covers in full a year back
+//
+// where trend is a robust (Theil-Sen) line through the monthly rates of the
+// year before the as-of date (at least three whole months), so that a shop
+// that grows or shrinks is not mistaken for one with seasons, and the
+// ratios are normalised to average 1 over those months: the classic
+// ratio-to-trend seasonal index.
 //
 // and runs the purchase process s times as fast over the horizon (see
 // btyd.CLVOptions.Seasonality). Transactions are customer-days, as the
@@ -98,27 +105,80 @@ func (s Seasonality) Index(from time.Time, days int) float64 {
 		}
 		return total / float64(trading)
 	}
+	// The whole months of the year before from that the data holds, with
+	// their rates, and a least-squares line through them (the trend).
 	f := dayNumber(from.Unix())
-	base := perTradingDay(f-365, f)
-	if base <= 0 {
+	type month struct {
+		start int64
+		k     float64 // months since the first
+		rate  float64
+	}
+	var months []month
+	t0 := time.Unix((f-365)*86400, 0).UTC()
+	m := time.Date(t0.Year(), t0.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for k := 0; k < 14; k, m = k+1, m.AddDate(0, 1, 0) {
+		a, b := dayNumber(m.Unix()), dayNumber(m.AddDate(0, 1, 0).Unix())
+		if a < first || b > min(end, f) {
+			continue
+		}
+		if r := perTradingDay(a, b); r > 0 {
+			months = append(months, month{a, float64(k), r})
+		}
+	}
+	if len(months) < 3 {
+		return 1
+	}
+	// Theil-Sen: the median of the pairwise slopes, robust to the very
+	// seasonal months the index is after; then the median intercept.
+	var slopes []float64
+	for i := range months {
+		for j := i + 1; j < len(months); j++ {
+			slopes = append(slopes, (months[j].rate-months[i].rate)/(months[j].k-months[i].k))
+		}
+	}
+	slope := median(slopes)
+	icepts := make([]float64, len(months))
+	for i, mo := range months {
+		icepts[i] = mo.rate - slope*mo.k
+	}
+	icept := median(icepts)
+	// Raw ratios to trend, normalised to average 1 over the months seen.
+	raw := make([]float64, len(months))
+	mean := 0.0
+	for i, mo := range months {
+		if trend := icept + slope*mo.k; trend > 0 {
+			raw[i] = mo.rate / trend
+		}
+		mean += raw[i] / float64(len(months))
+	}
+	if mean <= 0 {
 		return 1
 	}
 	weighted, weight := 0.0, 0.0
 	for d := f; d < f+int64(days); d++ {
 		// The calendar month of day d, a year earlier.
 		t := time.Unix((d-365)*86400, 0).UTC()
-		m0 := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-		a, b := dayNumber(m0.Unix()), dayNumber(m0.AddDate(0, 1, 0).Unix())
-		if a < first || b > end {
-			continue // the data does not hold that whole month
-		}
-		if r := perTradingDay(a, b); r > 0 {
-			weighted += r / base
-			weight++
+		a := dayNumber(time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).Unix())
+		for i, mo := range months {
+			if mo.start == a && raw[i] > 0 {
+				weighted += raw[i] / mean
+				weight++
+				break
+			}
 		}
 	}
 	if weight == 0 {
 		return 1
 	}
 	return weighted / weight
+}
+
+// median of x (x is reordered).
+func median(x []float64) float64 {
+	slices.Sort(x)
+	n := len(x)
+	if n%2 == 1 {
+		return x[n/2]
+	}
+	return (x[n/2-1] + x[n/2]) / 2
 }

@@ -1,12 +1,15 @@
 package training
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/hash"
 	"github.com/patron-crm/patron/models/btyd"
 	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/value"
@@ -27,6 +30,44 @@ import (
 
 // DefaultChurnHorizon is H in days.
 const DefaultChurnHorizon = 90
+
+// Row limits: models are fitted and calibrated on at most MaxChurnFitRows
+// customers of a window (a seeded sample; more adds little and costs
+// linearly), the golearn reference on at most MaxGolearnRows.
+const (
+	MaxChurnFitRows = 200_000
+	MaxGolearnRows  = 20_000
+)
+
+// sample returns at most n rows of w, picked by a seeded hash of the
+// customer ids (all of w when it is smaller), in their original order.
+func (w churnWindow) sample(n int, seed uint64) churnWindow {
+	if len(w.f.Customers) <= n {
+		return w
+	}
+	type pick struct {
+		h uint64
+		i int
+	}
+	picks := make([]pick, len(w.f.Customers))
+	for i, c := range w.f.Customers {
+		picks[i] = pick{hash.Mix64(seed ^ uint64(c)*0x9e3779b97f4a7c15), i}
+	}
+	slices.SortFunc(picks, func(a, b pick) int { return cmp.Compare(a.h, b.h) })
+	keep := make([]int, n)
+	for k := range keep {
+		keep[k] = picks[k].i
+	}
+	slices.Sort(keep)
+	d := len(w.f.Names)
+	out := churnWindow{f: &features.ChurnFeatures{Cutoff: w.f.Cutoff, HorizonDays: w.f.HorizonDays, Names: w.f.Names}}
+	for _, i := range keep {
+		out.f.Customers = append(out.f.Customers, w.f.Customers[i])
+		out.f.X = append(out.f.X, w.f.X[i*d:(i+1)*d]...)
+		out.y = append(out.y, w.y[i])
+	}
+	return out
+}
 
 // churnWindow is a feature matrix with labels.
 type churnWindow struct {
@@ -172,7 +213,7 @@ func EvaluateChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint6
 	if err != nil {
 		return ev, err
 	}
-	models, cands, err := fitChurn(fitW, valW, seed)
+	models, cands, err := fitChurn(fitW.sample(MaxChurnFitRows, seed), valW.sample(MaxChurnFitRows, seed+1), seed)
 	if err != nil {
 		return ev, err
 	}
@@ -200,10 +241,17 @@ func EvaluateChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint6
 		eval.EvaluateBinary("recency alone", test.f.Column("recency_days"), test.y),
 		eval.EvaluateBinary("frequency alone (fewer = riskier)", negate(test.f.Column("frequency")), test.y),
 		eval.EvaluateBinary("BG/NBD P(no order in H)", oneMinus(test.f.Column("bgnbd_p_order_in_horizon")), test.y))
-	// golearn's bagged trees on the same windows, as a reference.
-	n, d := len(fitW.f.Customers), len(fitW.f.Names)
-	if ref, err := churn.GolearnForestReference(fitW.f.X, n, d, fitW.y, test.f.X, len(test.f.Customers), seed); err == nil {
-		ev.Test = append(ev.Test, eval.EvaluateBinary("golearn bagged ID3 (reference)", ref, test.y))
+	// golearn's bagged trees on the same windows, as a reference (it is
+	// slow: fitted on at most MaxGolearnRows rows, scored on at most as
+	// many test customers).
+	ref, refTest := fitW.sample(MaxGolearnRows, seed), test.sample(MaxGolearnRows, seed+2)
+	n, d := len(ref.f.Customers), len(ref.f.Names)
+	if scores, err := churn.GolearnForestReference(ref.f.X, n, d, ref.y, refTest.f.X, len(refTest.f.Customers), seed); err == nil {
+		name := "golearn bagged ID3 (reference)"
+		if len(refTest.f.Customers) < len(test.f.Customers) {
+			name = fmt.Sprintf("golearn bagged ID3 (reference, %d sampled customers)", len(refTest.f.Customers))
+		}
+		ev.Test = append(ev.Test, eval.EvaluateBinary(name, scores, refTest.y))
 	}
 	return ev, nil
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
@@ -35,6 +36,10 @@ type loadedBundle struct {
 	// customer-value model, and valuesMissing then says why.
 	values        *value.Values
 	valuesMissing string
+	// churn answers churn requests; nil when the bundle has none, and
+	// churnMissing then says why.
+	churn        *churn.Scores
+	churnMissing string
 	// manifestPB is the manifest mapped to the API once, at load time.
 	manifestPB *structpb.Struct
 
@@ -173,6 +178,16 @@ func validate(l *loadedBundle) error {
 	default:
 		l.values = vals
 	}
+	isNotFound := func(err error) bool { return errors.Is(err, registry.ErrNotFound) }
+	sc, err := churn.OpenScores(l.bundle, isNotFound)
+	switch {
+	case errors.Is(err, churn.ErrNoScores):
+		l.churnMissing = skipped(m, "churn", err)
+	case err != nil:
+		return fmt.Errorf("bundle v%d: load churn scores: %w", m.Version, err)
+	default:
+		l.churn = sc
+	}
 	return nil
 }
 
@@ -220,10 +235,16 @@ func manifestStruct(m registry.Manifest) (*structpb.Struct, error) {
 // valueSkipped is why bundle m has no customer-value model: the reason
 // training recorded in the manifest (metrics "value".skipped), or err.
 func valueSkipped(m registry.Manifest, err error) string {
+	return skipped(m, "value", err)
+}
+
+// skipped is why bundle m lacks the model whose manifest metrics are under
+// key: the reason training recorded ("skipped"), or err.
+func skipped(m registry.Manifest, key string, err error) string {
 	var rep struct {
 		Skipped string `json:"skipped"`
 	}
-	if json.Unmarshal(m.Metrics["value"], &rep) == nil && rep.Skipped != "" {
+	if json.Unmarshal(m.Metrics[key], &rep) == nil && rep.Skipped != "" {
 		return "training could not fit one: " + strings.TrimPrefix(rep.Skipped, value.ErrNoModel.Error()+": ")
 	}
 	return err.Error()

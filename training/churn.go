@@ -10,6 +10,7 @@ import (
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/internal/hash"
+	"github.com/patron-crm/patron/internal/parallel"
 	"github.com/patron-crm/patron/models/btyd"
 	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/value"
@@ -140,10 +141,11 @@ type ChurnEvaluation struct {
 
 // scorer is a fitted churn model with its calibration.
 type scorer struct {
-	name  string
-	std   *churn.Standardizer
-	raw   func(row []float64) float64 // log-odds
-	platt *churn.Platt
+	name    string
+	std     *churn.Standardizer
+	raw     func(row []float64) float64        // log-odds
+	contrib func(dst, row []float64) []float64 // per-feature log-odds
+	platt   *churn.Platt
 }
 
 func (s *scorer) scores(f *features.ChurnFeatures) []float64 {
@@ -172,12 +174,13 @@ func fitChurn(fit, val churnWindow, seed uint64) ([]*scorer, []ChurnCandidate, e
 	if err != nil {
 		return nil, nil, err
 	}
-	cands = append(cands, &scorer{name: "logistic regression (L2)", std: std, raw: lr.LogOdds})
+	cands = append(cands, &scorer{name: "logistic regression (L2)", std: std, raw: lr.LogOdds, contrib: lr.Contributions})
 	gbt, err := churn.FitGBT(x, n, d, fit.y, churn.GBTParams{Trees: 300, Depth: 3, LearningRate: 0.05, MinLeaf: 40, Subsample: 0.8, Seed: seed}, vx, vn, val.y)
 	if err != nil {
 		return nil, nil, err
 	}
-	cands = append(cands, &scorer{name: "gradient-boosted trees", std: std, raw: gbt.LogOdds})
+	cands = append(cands, &scorer{name: "gradient-boosted trees", std: std, raw: gbt.LogOdds,
+		contrib: func(dst, row []float64) []float64 { c, _ := gbt.Contributions(dst, row); return c }})
 
 	var report []ChurnCandidate
 	for _, c := range cands {
@@ -270,4 +273,121 @@ func oneMinus(x []float64) []float64 {
 		out[i] = 1 - v
 	}
 	return out
+}
+
+// ChurnReport is the churn part of a training run's manifest.
+type ChurnReport struct {
+	HorizonDays int              `json:"horizon_days"`
+	Candidates  []ChurnCandidate `json:"validation"`
+	Chosen      string           `json:"chosen"`
+	// Seasonality is s_horizon / s_validation, the exponent of the
+	// calibrated probabilities.
+	Seasonality float64        `json:"seasonality"`
+	Customers   int            `json:"customers"`
+	Bands       map[string]int `json:"bands"`
+	MeanRisk    float64        `json:"mean_probability"`
+}
+
+// maxReasons is how many reasons a score carries.
+const maxReasons = 3
+
+// trainChurn fits the churn model on windows before asOf, scores every
+// customer at asOf and writes the scores. clv gives the value at risk's
+// CLV by customer id (nil: historic value).
+func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer) (ChurnReport, error) {
+	rep := ChurnReport{HorizonDays: horizon, Bands: map[string]int{}}
+	fitW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -2*horizon), horizon)
+	if err != nil {
+		return rep, err
+	}
+	valW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -horizon), horizon)
+	if err != nil {
+		return rep, err
+	}
+	if len(fitW.f.Customers) < 50 || len(valW.f.Customers) < 50 {
+		return rep, fmt.Errorf("churn: %d and %d customers in the fit and validation windows: too few to learn from (history shorter than 2 x %d days?)", len(fitW.f.Customers), len(valW.f.Customers), horizon)
+	}
+	models, cands, err := fitChurn(fitW.sample(MaxChurnFitRows, seed), valW.sample(MaxChurnFitRows, seed+1), seed)
+	if err != nil {
+		return rep, err
+	}
+	m := models[0]
+	rep.Candidates, rep.Chosen = cands, m.name
+	sVal := value.NewSeasonality(ds.Before(asOf.AddDate(0, 0, -horizon)), asOf.AddDate(0, 0, -horizon)).Index(asOf.AddDate(0, 0, -horizon), horizon)
+	sNow := value.NewSeasonality(ds, asOf).Index(asOf, horizon)
+	rep.Seasonality = sNow / sVal
+
+	f, err := churnFeatures(ds, asOf, horizon)
+	if err != nil {
+		return rep, err
+	}
+	n, d := len(f.Customers), len(f.Names)
+	x := m.std.Transform(f.X, n)
+	scores := make([]churn.Score, n)
+	th := churn.DefaultThresholds
+	contrib := make([]float64, d)
+	row := make(map[string]float64, d)
+	medians := make(map[string]float64, d)
+	for _, name := range f.Names {
+		medians[name] = median(f.Column(name))
+	}
+	order := make([]int, d)
+	for i := range scores {
+		xi := x[i*d : (i+1)*d]
+		p := math.Pow(m.platt.Calibrate(m.raw(xi)), rep.Seasonality)
+		sc := churn.Score{Probability: p, Band: th.Band(p)}
+		raw := f.Row(i)
+		for j, name := range f.Names {
+			row[name] = raw[j]
+		}
+		contrib = m.contrib(contrib, xi)
+		if sc.Band == churn.Bands[0] {
+			contrib = contrib[:0] // a low risk needs no explaining
+		}
+		for j := range order {
+			order[j] = j
+		}
+		if len(contrib) == d {
+			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(contrib[b], contrib[a]) })
+		}
+		for _, j := range order {
+			if len(contrib) < d || contrib[j] <= 0 || len(sc.Reasons) == maxReasons {
+				break
+			}
+			if r := churn.Reason(f.Names[j], raw[j], row, medians); r != "" && !slices.Contains(sc.Reasons, r) {
+				sc.Reasons = append(sc.Reasons, r)
+			}
+		}
+		id := ds.Customers.Name(f.Customers[i])
+		base, ok := clv[id]
+		if !ok {
+			base = math.Expm1(row["log_monetary"])
+		}
+		sc.ValueAtRisk = p * base
+		scores[i] = sc
+		rep.Bands[sc.Band]++
+		rep.MeanRisk += p / float64(n)
+	}
+	rep.Customers = n
+	if err := churn.WriteMeta(w, churn.Meta{AsOf: asOf, HorizonDays: horizon, Model: m.name, Thresholds: th, Seasonality: rep.Seasonality}); err != nil {
+		return rep, err
+	}
+	return rep, parallel.OrderedPut(n, func(_, i int, key, val []byte) ([]byte, []byte, bool) {
+		return append(key, ds.Customers.Name(f.Customers[i])...), churn.AppendScore(val, &scores[i]), true
+	}, func(key, val []byte) error {
+		return w.Put(churn.CustomersTable, key, val)
+	})
+}
+
+// median of x (x is reordered).
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	slices.Sort(x)
+	n := len(x)
+	if n%2 == 1 {
+		return x[n/2]
+	}
+	return (x[n/2-1] + x[n/2]) / 2
 }

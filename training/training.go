@@ -48,6 +48,8 @@ type Config struct {
 	Params map[string]string
 	// Progress, when set, is told which stage the run is in.
 	Progress func(stage string)
+	// ChurnHorizonDays is H: churned = no order in the H days after a date (default 90).
+	ChurnHorizonDays int
 	// Value configures the customer-value models (horizon, discount, tiers).
 	Value value.Options
 	// ValidationDays is the length of the window before AsOf on which
@@ -70,6 +72,9 @@ type Result struct {
 	// there is none.
 	Value        *value.Report
 	ValueSkipped string
+	// Churn reports the churn model; nil when ChurnSkipped says why there is none.
+	Churn        *ChurnReport
+	ChurnSkipped string
 }
 
 // Stage is one timed step of a run.
@@ -203,6 +208,35 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 		res.Value = &vf.Report
 	}
 	stage("value", start)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	start = time.Now()
+	say("fitting the churn model")
+	horizon := cfg.ChurnHorizonDays
+	if horizon <= 0 {
+		horizon = DefaultChurnHorizon
+	}
+	var clv map[string]float64
+	if vf != nil && err == nil {
+		clv = vf.CLVByID()
+	}
+	churnRep, err := trainChurn(ds, asOf, horizon, uint64(cfg.Seed), clv, b)
+	if err != nil {
+		// Like the value model: a short history cannot support a churn
+		// model, and the bundle says why instead of failing.
+		res.ChurnSkipped = err.Error()
+		if err := b.SetMetrics("churn", map[string]string{"skipped": err.Error()}); err != nil {
+			return res, err
+		}
+	} else {
+		if err := b.SetMetrics("churn", churnRep); err != nil {
+			return res, err
+		}
+		res.Churn = &churnRep
+	}
+	stage("churn", start)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}

@@ -79,6 +79,13 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	}
 	writeRecsSummary(a.stdout, res.Recs)
 	writeValueSummary(a.stdout, res)
+	if res.Churn == nil {
+		fmt.Fprintf(a.stdout, "churn: none (%s)\n", res.ChurnSkipped)
+	} else {
+		c := res.Churn
+		fmt.Fprintf(a.stdout, "churn (no order in %d days): %s, mean risk %.2f; bands high %s, medium %s, low %s; seasonal exponent %.2f\n",
+			c.HorizonDays, c.Chosen, c.MeanRisk, commaInt(int64(c.Bands["high"])), commaInt(int64(c.Bands["medium"])), commaInt(int64(c.Bands["low"])), c.Seasonality)
+	}
 	if *noActivate {
 		fmt.Fprintf(a.stdout, "not activated: run `patron models activate %d --data-dir %s` to serve it\n", res.Manifest.Version, sf.dataDir)
 	} else {

@@ -237,6 +237,271 @@ func (x *Model) GetManifest() *structpb.Struct {
 	return nil
 }
 
+type GetCustomerChurnRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId    string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerChurnRequest) Reset() {
+	*x = GetCustomerChurnRequest{}
+	mi := &file_patron_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerChurnRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerChurnRequest) ProtoMessage() {}
+
+func (x *GetCustomerChurnRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerChurnRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerChurnRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetCustomerChurnRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// CustomerChurn is one customer's churn risk as of the bundle's training date.
+type CustomerChurn struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Probability of no order in the horizon (calibrated).
+	Probability float64 `protobuf:"fixed64,2,opt,name=probability,proto3" json:"probability,omitempty"`
+	// RiskBand is low, medium or high (the bundle's thresholds).
+	RiskBand string `protobuf:"bytes,3,opt,name=risk_band,json=riskBand,proto3" json:"risk_band,omitempty"`
+	// Reasons are the main factors behind the score, strongest first, e.g.
+	// "no order for 140 days, 3.0x their usual gap of 47 days".
+	Reasons     []string `protobuf:"bytes,4,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	HorizonDays int32    `protobuf:"varint,5,opt,name=horizon_days,json=horizonDays,proto3" json:"horizon_days,omitempty"`
+	// ValueAtRisk is probability x predicted CLV (historic value when the
+	// bundle has no CLV model).
+	ValueAtRisk float64 `protobuf:"fixed64,6,opt,name=value_at_risk,json=valueAtRisk,proto3" json:"value_at_risk,omitempty"`
+	// Model names the churn model (e.g. "logistic regression (L2)").
+	Model         string                 `protobuf:"bytes,7,opt,name=model,proto3" json:"model,omitempty"`
+	ModelVersion  int64                  `protobuf:"varint,8,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerChurn) Reset() {
+	*x = CustomerChurn{}
+	mi := &file_patron_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerChurn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerChurn) ProtoMessage() {}
+
+func (x *CustomerChurn) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerChurn.ProtoReflect.Descriptor instead.
+func (*CustomerChurn) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CustomerChurn) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerChurn) GetProbability() float64 {
+	if x != nil {
+		return x.Probability
+	}
+	return 0
+}
+
+func (x *CustomerChurn) GetRiskBand() string {
+	if x != nil {
+		return x.RiskBand
+	}
+	return ""
+}
+
+func (x *CustomerChurn) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *CustomerChurn) GetHorizonDays() int32 {
+	if x != nil {
+		return x.HorizonDays
+	}
+	return 0
+}
+
+func (x *CustomerChurn) GetValueAtRisk() float64 {
+	if x != nil {
+		return x.ValueAtRisk
+	}
+	return 0
+}
+
+func (x *CustomerChurn) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *CustomerChurn) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+func (x *CustomerChurn) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
+}
+
+type BatchGetCustomerChurnRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CustomerIds: 1 to 1,000 ids.
+	CustomerIds   []string `protobuf:"bytes,1,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetCustomerChurnRequest) Reset() {
+	*x = BatchGetCustomerChurnRequest{}
+	mi := &file_patron_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCustomerChurnRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCustomerChurnRequest) ProtoMessage() {}
+
+func (x *BatchGetCustomerChurnRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCustomerChurnRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetCustomerChurnRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchGetCustomerChurnRequest) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+type BatchGetCustomerChurnResponse struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Scores              []*CustomerChurn       `protobuf:"bytes,1,rep,name=scores,proto3" json:"scores,omitempty"`
+	NotFoundCustomerIds []string               `protobuf:"bytes,2,rep,name=not_found_customer_ids,json=notFoundCustomerIds,proto3" json:"not_found_customer_ids,omitempty"`
+	ModelVersion        int64                  `protobuf:"varint,3,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *BatchGetCustomerChurnResponse) Reset() {
+	*x = BatchGetCustomerChurnResponse{}
+	mi := &file_patron_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCustomerChurnResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCustomerChurnResponse) ProtoMessage() {}
+
+func (x *BatchGetCustomerChurnResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCustomerChurnResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetCustomerChurnResponse) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchGetCustomerChurnResponse) GetScores() []*CustomerChurn {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *BatchGetCustomerChurnResponse) GetNotFoundCustomerIds() []string {
+	if x != nil {
+		return x.NotFoundCustomerIds
+	}
+	return nil
+}
+
+func (x *BatchGetCustomerChurnResponse) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
 type GetCustomerValueRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	CustomerId string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -248,7 +513,7 @@ type GetCustomerValueRequest struct {
 
 func (x *GetCustomerValueRequest) Reset() {
 	*x = GetCustomerValueRequest{}
-	mi := &file_patron_proto_msgTypes[4]
+	mi := &file_patron_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +525,7 @@ func (x *GetCustomerValueRequest) String() string {
 func (*GetCustomerValueRequest) ProtoMessage() {}
 
 func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[4]
+	mi := &file_patron_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +538,7 @@ func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{4}
+	return file_patron_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCustomerValueRequest) GetCustomerId() string {
@@ -334,7 +599,7 @@ type CustomerValue struct {
 
 func (x *CustomerValue) Reset() {
 	*x = CustomerValue{}
-	mi := &file_patron_proto_msgTypes[5]
+	mi := &file_patron_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +611,7 @@ func (x *CustomerValue) String() string {
 func (*CustomerValue) ProtoMessage() {}
 
 func (x *CustomerValue) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[5]
+	mi := &file_patron_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +624,7 @@ func (x *CustomerValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerValue.ProtoReflect.Descriptor instead.
 func (*CustomerValue) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{5}
+	return file_patron_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CustomerValue) GetCustomerId() string {
@@ -499,7 +764,7 @@ type BatchGetCustomerValuesRequest struct {
 
 func (x *BatchGetCustomerValuesRequest) Reset() {
 	*x = BatchGetCustomerValuesRequest{}
-	mi := &file_patron_proto_msgTypes[6]
+	mi := &file_patron_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +776,7 @@ func (x *BatchGetCustomerValuesRequest) String() string {
 func (*BatchGetCustomerValuesRequest) ProtoMessage() {}
 
 func (x *BatchGetCustomerValuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[6]
+	mi := &file_patron_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +789,7 @@ func (x *BatchGetCustomerValuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCustomerValuesRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetCustomerValuesRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{6}
+	return file_patron_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BatchGetCustomerValuesRequest) GetCustomerIds() []string {
@@ -554,7 +819,7 @@ type BatchGetCustomerValuesResponse struct {
 
 func (x *BatchGetCustomerValuesResponse) Reset() {
 	*x = BatchGetCustomerValuesResponse{}
-	mi := &file_patron_proto_msgTypes[7]
+	mi := &file_patron_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +831,7 @@ func (x *BatchGetCustomerValuesResponse) String() string {
 func (*BatchGetCustomerValuesResponse) ProtoMessage() {}
 
 func (x *BatchGetCustomerValuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[7]
+	mi := &file_patron_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +844,7 @@ func (x *BatchGetCustomerValuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCustomerValuesResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetCustomerValuesResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{7}
+	return file_patron_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BatchGetCustomerValuesResponse) GetValues() []*CustomerValue {
@@ -623,7 +888,7 @@ type ListCustomersRequest struct {
 
 func (x *ListCustomersRequest) Reset() {
 	*x = ListCustomersRequest{}
-	mi := &file_patron_proto_msgTypes[8]
+	mi := &file_patron_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +900,7 @@ func (x *ListCustomersRequest) String() string {
 func (*ListCustomersRequest) ProtoMessage() {}
 
 func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[8]
+	mi := &file_patron_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +913,7 @@ func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ListCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{8}
+	return file_patron_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListCustomersRequest) GetTier() string {
@@ -700,7 +965,7 @@ type ListCustomersResponse struct {
 
 func (x *ListCustomersResponse) Reset() {
 	*x = ListCustomersResponse{}
-	mi := &file_patron_proto_msgTypes[9]
+	mi := &file_patron_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +977,7 @@ func (x *ListCustomersResponse) String() string {
 func (*ListCustomersResponse) ProtoMessage() {}
 
 func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[9]
+	mi := &file_patron_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +990,7 @@ func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ListCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{9}
+	return file_patron_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCustomersResponse) GetCustomers() []*CustomerValue {
@@ -767,7 +1032,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_patron_proto_msgTypes[10]
+	mi := &file_patron_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +1044,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[10]
+	mi := &file_patron_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +1057,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{10}
+	return file_patron_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetCustomerRequest) GetCustomerId() string {
@@ -838,7 +1103,7 @@ type Customer struct {
 
 func (x *Customer) Reset() {
 	*x = Customer{}
-	mi := &file_patron_proto_msgTypes[11]
+	mi := &file_patron_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1115,7 @@ func (x *Customer) String() string {
 func (*Customer) ProtoMessage() {}
 
 func (x *Customer) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[11]
+	mi := &file_patron_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1128,7 @@ func (x *Customer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Customer.ProtoReflect.Descriptor instead.
 func (*Customer) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{11}
+	return file_patron_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Customer) GetCustomerId() string {
@@ -984,7 +1249,7 @@ type OrderSummary struct {
 
 func (x *OrderSummary) Reset() {
 	*x = OrderSummary{}
-	mi := &file_patron_proto_msgTypes[12]
+	mi := &file_patron_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1261,7 @@ func (x *OrderSummary) String() string {
 func (*OrderSummary) ProtoMessage() {}
 
 func (x *OrderSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[12]
+	mi := &file_patron_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1274,7 @@ func (x *OrderSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSummary.ProtoReflect.Descriptor instead.
 func (*OrderSummary) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{12}
+	return file_patron_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OrderSummary) GetOrderId() string {
@@ -1056,7 +1321,7 @@ type GetItemRequest struct {
 
 func (x *GetItemRequest) Reset() {
 	*x = GetItemRequest{}
-	mi := &file_patron_proto_msgTypes[13]
+	mi := &file_patron_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1333,7 @@ func (x *GetItemRequest) String() string {
 func (*GetItemRequest) ProtoMessage() {}
 
 func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[13]
+	mi := &file_patron_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1346,7 @@ func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemRequest.ProtoReflect.Descriptor instead.
 func (*GetItemRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{13}
+	return file_patron_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetItemRequest) GetItemId() string {
@@ -1113,7 +1378,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_patron_proto_msgTypes[14]
+	mi := &file_patron_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1390,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[14]
+	mi := &file_patron_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1403,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{14}
+	return file_patron_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Item) GetItemId() string {
@@ -1243,7 +1508,7 @@ type GetRecommendationsRequest struct {
 
 func (x *GetRecommendationsRequest) Reset() {
 	*x = GetRecommendationsRequest{}
-	mi := &file_patron_proto_msgTypes[15]
+	mi := &file_patron_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1520,7 @@ func (x *GetRecommendationsRequest) String() string {
 func (*GetRecommendationsRequest) ProtoMessage() {}
 
 func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[15]
+	mi := &file_patron_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1533,7 @@ func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsRequest.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{15}
+	return file_patron_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetRecommendationsRequest) GetCustomerId() string {
@@ -1323,7 +1588,7 @@ type GetSimilarItemsRequest struct {
 
 func (x *GetSimilarItemsRequest) Reset() {
 	*x = GetSimilarItemsRequest{}
-	mi := &file_patron_proto_msgTypes[16]
+	mi := &file_patron_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1600,7 @@ func (x *GetSimilarItemsRequest) String() string {
 func (*GetSimilarItemsRequest) ProtoMessage() {}
 
 func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[16]
+	mi := &file_patron_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1613,7 @@ func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSimilarItemsRequest.ProtoReflect.Descriptor instead.
 func (*GetSimilarItemsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{16}
+	return file_patron_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetSimilarItemsRequest) GetItemId() string {
@@ -1400,7 +1665,7 @@ type RecommendBasketRequest struct {
 
 func (x *RecommendBasketRequest) Reset() {
 	*x = RecommendBasketRequest{}
-	mi := &file_patron_proto_msgTypes[17]
+	mi := &file_patron_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1677,7 @@ func (x *RecommendBasketRequest) String() string {
 func (*RecommendBasketRequest) ProtoMessage() {}
 
 func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[17]
+	mi := &file_patron_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1690,7 @@ func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendBasketRequest.ProtoReflect.Descriptor instead.
 func (*RecommendBasketRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{17}
+	return file_patron_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RecommendBasketRequest) GetItemIds() []string {
@@ -1475,7 +1740,7 @@ type ListPopularItemsRequest struct {
 
 func (x *ListPopularItemsRequest) Reset() {
 	*x = ListPopularItemsRequest{}
-	mi := &file_patron_proto_msgTypes[18]
+	mi := &file_patron_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1752,7 @@ func (x *ListPopularItemsRequest) String() string {
 func (*ListPopularItemsRequest) ProtoMessage() {}
 
 func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[18]
+	mi := &file_patron_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1765,7 @@ func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPopularItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListPopularItemsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{18}
+	return file_patron_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPopularItemsRequest) GetLimit() int32 {
@@ -1534,7 +1799,7 @@ type RecommendationsResponse struct {
 
 func (x *RecommendationsResponse) Reset() {
 	*x = RecommendationsResponse{}
-	mi := &file_patron_proto_msgTypes[19]
+	mi := &file_patron_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1811,7 @@ func (x *RecommendationsResponse) String() string {
 func (*RecommendationsResponse) ProtoMessage() {}
 
 func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[19]
+	mi := &file_patron_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1824,7 @@ func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendationsResponse.ProtoReflect.Descriptor instead.
 func (*RecommendationsResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{19}
+	return file_patron_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecommendationsResponse) GetItems() []*RecommendedItem {
@@ -1601,7 +1866,7 @@ type RecommendedItem struct {
 
 func (x *RecommendedItem) Reset() {
 	*x = RecommendedItem{}
-	mi := &file_patron_proto_msgTypes[20]
+	mi := &file_patron_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1878,7 @@ func (x *RecommendedItem) String() string {
 func (*RecommendedItem) ProtoMessage() {}
 
 func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[20]
+	mi := &file_patron_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1891,7 @@ func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendedItem.ProtoReflect.Descriptor instead.
 func (*RecommendedItem) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{20}
+	return file_patron_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecommendedItem) GetItemId() string {
@@ -1679,7 +1944,7 @@ type Reason struct {
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_patron_proto_msgTypes[21]
+	mi := &file_patron_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1956,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[21]
+	mi := &file_patron_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1969,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{21}
+	return file_patron_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Reason) GetKind() string {
@@ -1745,7 +2010,28 @@ const file_patron_proto_rawDesc = "" +
 	"\n" +
 	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\x12!\n" +
 	"\fcode_version\x18\x05 \x01(\tR\vcodeVersion\x123\n" +
-	"\bmanifest\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bmanifest\"s\n" +
+	"\bmanifest\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bmanifest\":\n" +
+	"\x17GetCustomerChurnRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\"\xc5\x02\n" +
+	"\rCustomerChurn\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12 \n" +
+	"\vprobability\x18\x02 \x01(\x01R\vprobability\x12\x1b\n" +
+	"\trisk_band\x18\x03 \x01(\tR\briskBand\x12\x18\n" +
+	"\areasons\x18\x04 \x03(\tR\areasons\x12!\n" +
+	"\fhorizon_days\x18\x05 \x01(\x05R\vhorizonDays\x12\"\n" +
+	"\rvalue_at_risk\x18\x06 \x01(\x01R\vvalueAtRisk\x12\x14\n" +
+	"\x05model\x18\a \x01(\tR\x05model\x12#\n" +
+	"\rmodel_version\x18\b \x01(\x03R\fmodelVersion\x128\n" +
+	"\n" +
+	"as_of_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"A\n" +
+	"\x1cBatchGetCustomerChurnRequest\x12!\n" +
+	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds\"\xab\x01\n" +
+	"\x1dBatchGetCustomerChurnResponse\x120\n" +
+	"\x06scores\x18\x01 \x03(\v2\x18.patron.v1.CustomerChurnR\x06scores\x123\n" +
+	"\x16not_found_customer_ids\x18\x02 \x03(\tR\x13notFoundCustomerIds\x12#\n" +
+	"\rmodel_version\x18\x03 \x01(\x03R\fmodelVersion\"s\n" +
 	"\x17GetCustomerValueRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12&\n" +
@@ -1887,12 +2173,14 @@ const file_patron_proto_rawDesc = "" +
 	"\fModelService\x12D\n" +
 	"\x0eGetActiveModel\x12 .patron.v1.GetActiveModelRequest\x1a\x10.patron.v1.Model\x12I\n" +
 	"\n" +
-	"ListModels\x12\x1c.patron.v1.ListModelsRequest\x1a\x1d.patron.v1.ListModelsResponse2\xe9\x02\n" +
+	"ListModels\x12\x1c.patron.v1.ListModelsRequest\x1a\x1d.patron.v1.ListModelsResponse2\xa7\x04\n" +
 	"\x0fCustomerService\x12A\n" +
 	"\vGetCustomer\x12\x1d.patron.v1.GetCustomerRequest\x1a\x13.patron.v1.Customer\x12P\n" +
 	"\x10GetCustomerValue\x12\".patron.v1.GetCustomerValueRequest\x1a\x18.patron.v1.CustomerValue\x12m\n" +
 	"\x16BatchGetCustomerValues\x12(.patron.v1.BatchGetCustomerValuesRequest\x1a).patron.v1.BatchGetCustomerValuesResponse\x12R\n" +
-	"\rListCustomers\x12\x1f.patron.v1.ListCustomersRequest\x1a .patron.v1.ListCustomersResponse2D\n" +
+	"\rListCustomers\x12\x1f.patron.v1.ListCustomersRequest\x1a .patron.v1.ListCustomersResponse\x12P\n" +
+	"\x10GetCustomerChurn\x12\".patron.v1.GetCustomerChurnRequest\x1a\x18.patron.v1.CustomerChurn\x12j\n" +
+	"\x15BatchGetCustomerChurn\x12'.patron.v1.BatchGetCustomerChurnRequest\x1a(.patron.v1.BatchGetCustomerChurnResponse2D\n" +
 	"\vItemService\x125\n" +
 	"\aGetItem\x12\x19.patron.v1.GetItemRequest\x1a\x0f.patron.v1.Item2\x87\x03\n" +
 	"\x15RecommendationService\x12^\n" +
@@ -1913,78 +2201,88 @@ func file_patron_proto_rawDescGZIP() []byte {
 	return file_patron_proto_rawDescData
 }
 
-var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_patron_proto_goTypes = []any{
 	(*GetActiveModelRequest)(nil),          // 0: patron.v1.GetActiveModelRequest
 	(*ListModelsRequest)(nil),              // 1: patron.v1.ListModelsRequest
 	(*ListModelsResponse)(nil),             // 2: patron.v1.ListModelsResponse
 	(*Model)(nil),                          // 3: patron.v1.Model
-	(*GetCustomerValueRequest)(nil),        // 4: patron.v1.GetCustomerValueRequest
-	(*CustomerValue)(nil),                  // 5: patron.v1.CustomerValue
-	(*BatchGetCustomerValuesRequest)(nil),  // 6: patron.v1.BatchGetCustomerValuesRequest
-	(*BatchGetCustomerValuesResponse)(nil), // 7: patron.v1.BatchGetCustomerValuesResponse
-	(*ListCustomersRequest)(nil),           // 8: patron.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),          // 9: patron.v1.ListCustomersResponse
-	(*GetCustomerRequest)(nil),             // 10: patron.v1.GetCustomerRequest
-	(*Customer)(nil),                       // 11: patron.v1.Customer
-	(*OrderSummary)(nil),                   // 12: patron.v1.OrderSummary
-	(*GetItemRequest)(nil),                 // 13: patron.v1.GetItemRequest
-	(*Item)(nil),                           // 14: patron.v1.Item
-	(*GetRecommendationsRequest)(nil),      // 15: patron.v1.GetRecommendationsRequest
-	(*GetSimilarItemsRequest)(nil),         // 16: patron.v1.GetSimilarItemsRequest
-	(*RecommendBasketRequest)(nil),         // 17: patron.v1.RecommendBasketRequest
-	(*ListPopularItemsRequest)(nil),        // 18: patron.v1.ListPopularItemsRequest
-	(*RecommendationsResponse)(nil),        // 19: patron.v1.RecommendationsResponse
-	(*RecommendedItem)(nil),                // 20: patron.v1.RecommendedItem
-	(*Reason)(nil),                         // 21: patron.v1.Reason
-	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),                // 23: google.protobuf.Struct
+	(*GetCustomerChurnRequest)(nil),        // 4: patron.v1.GetCustomerChurnRequest
+	(*CustomerChurn)(nil),                  // 5: patron.v1.CustomerChurn
+	(*BatchGetCustomerChurnRequest)(nil),   // 6: patron.v1.BatchGetCustomerChurnRequest
+	(*BatchGetCustomerChurnResponse)(nil),  // 7: patron.v1.BatchGetCustomerChurnResponse
+	(*GetCustomerValueRequest)(nil),        // 8: patron.v1.GetCustomerValueRequest
+	(*CustomerValue)(nil),                  // 9: patron.v1.CustomerValue
+	(*BatchGetCustomerValuesRequest)(nil),  // 10: patron.v1.BatchGetCustomerValuesRequest
+	(*BatchGetCustomerValuesResponse)(nil), // 11: patron.v1.BatchGetCustomerValuesResponse
+	(*ListCustomersRequest)(nil),           // 12: patron.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),          // 13: patron.v1.ListCustomersResponse
+	(*GetCustomerRequest)(nil),             // 14: patron.v1.GetCustomerRequest
+	(*Customer)(nil),                       // 15: patron.v1.Customer
+	(*OrderSummary)(nil),                   // 16: patron.v1.OrderSummary
+	(*GetItemRequest)(nil),                 // 17: patron.v1.GetItemRequest
+	(*Item)(nil),                           // 18: patron.v1.Item
+	(*GetRecommendationsRequest)(nil),      // 19: patron.v1.GetRecommendationsRequest
+	(*GetSimilarItemsRequest)(nil),         // 20: patron.v1.GetSimilarItemsRequest
+	(*RecommendBasketRequest)(nil),         // 21: patron.v1.RecommendBasketRequest
+	(*ListPopularItemsRequest)(nil),        // 22: patron.v1.ListPopularItemsRequest
+	(*RecommendationsResponse)(nil),        // 23: patron.v1.RecommendationsResponse
+	(*RecommendedItem)(nil),                // 24: patron.v1.RecommendedItem
+	(*Reason)(nil),                         // 25: patron.v1.Reason
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                // 27: google.protobuf.Struct
 }
 var file_patron_proto_depIdxs = []int32{
 	3,  // 0: patron.v1.ListModelsResponse.models:type_name -> patron.v1.Model
-	22, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	22, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
-	23, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
-	22, // 4: patron.v1.CustomerValue.expected_next_order_time:type_name -> google.protobuf.Timestamp
-	22, // 5: patron.v1.CustomerValue.as_of_time:type_name -> google.protobuf.Timestamp
-	5,  // 6: patron.v1.BatchGetCustomerValuesResponse.values:type_name -> patron.v1.CustomerValue
-	5,  // 7: patron.v1.ListCustomersResponse.customers:type_name -> patron.v1.CustomerValue
-	22, // 8: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
-	22, // 9: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
-	12, // 10: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
-	22, // 11: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
-	22, // 12: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
-	22, // 13: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
-	22, // 14: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
-	20, // 15: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
-	21, // 16: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
-	0,  // 17: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
-	1,  // 18: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
-	10, // 19: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
-	4,  // 20: patron.v1.CustomerService.GetCustomerValue:input_type -> patron.v1.GetCustomerValueRequest
-	6,  // 21: patron.v1.CustomerService.BatchGetCustomerValues:input_type -> patron.v1.BatchGetCustomerValuesRequest
-	8,  // 22: patron.v1.CustomerService.ListCustomers:input_type -> patron.v1.ListCustomersRequest
-	13, // 23: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
-	15, // 24: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
-	16, // 25: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
-	17, // 26: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
-	18, // 27: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
-	3,  // 28: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
-	2,  // 29: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
-	11, // 30: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
-	5,  // 31: patron.v1.CustomerService.GetCustomerValue:output_type -> patron.v1.CustomerValue
-	7,  // 32: patron.v1.CustomerService.BatchGetCustomerValues:output_type -> patron.v1.BatchGetCustomerValuesResponse
-	9,  // 33: patron.v1.CustomerService.ListCustomers:output_type -> patron.v1.ListCustomersResponse
-	14, // 34: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
-	19, // 35: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
-	19, // 36: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
-	19, // 37: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
-	19, // 38: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
-	28, // [28:39] is the sub-list for method output_type
-	17, // [17:28] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	26, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	26, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
+	27, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
+	26, // 4: patron.v1.CustomerChurn.as_of_time:type_name -> google.protobuf.Timestamp
+	5,  // 5: patron.v1.BatchGetCustomerChurnResponse.scores:type_name -> patron.v1.CustomerChurn
+	26, // 6: patron.v1.CustomerValue.expected_next_order_time:type_name -> google.protobuf.Timestamp
+	26, // 7: patron.v1.CustomerValue.as_of_time:type_name -> google.protobuf.Timestamp
+	9,  // 8: patron.v1.BatchGetCustomerValuesResponse.values:type_name -> patron.v1.CustomerValue
+	9,  // 9: patron.v1.ListCustomersResponse.customers:type_name -> patron.v1.CustomerValue
+	26, // 10: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
+	26, // 11: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
+	16, // 12: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
+	26, // 13: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
+	26, // 14: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
+	26, // 15: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
+	26, // 16: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
+	24, // 17: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
+	25, // 18: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
+	0,  // 19: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
+	1,  // 20: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
+	14, // 21: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
+	8,  // 22: patron.v1.CustomerService.GetCustomerValue:input_type -> patron.v1.GetCustomerValueRequest
+	10, // 23: patron.v1.CustomerService.BatchGetCustomerValues:input_type -> patron.v1.BatchGetCustomerValuesRequest
+	12, // 24: patron.v1.CustomerService.ListCustomers:input_type -> patron.v1.ListCustomersRequest
+	4,  // 25: patron.v1.CustomerService.GetCustomerChurn:input_type -> patron.v1.GetCustomerChurnRequest
+	6,  // 26: patron.v1.CustomerService.BatchGetCustomerChurn:input_type -> patron.v1.BatchGetCustomerChurnRequest
+	17, // 27: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
+	19, // 28: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
+	20, // 29: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
+	21, // 30: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
+	22, // 31: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
+	3,  // 32: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
+	2,  // 33: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
+	15, // 34: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
+	9,  // 35: patron.v1.CustomerService.GetCustomerValue:output_type -> patron.v1.CustomerValue
+	11, // 36: patron.v1.CustomerService.BatchGetCustomerValues:output_type -> patron.v1.BatchGetCustomerValuesResponse
+	13, // 37: patron.v1.CustomerService.ListCustomers:output_type -> patron.v1.ListCustomersResponse
+	5,  // 38: patron.v1.CustomerService.GetCustomerChurn:output_type -> patron.v1.CustomerChurn
+	7,  // 39: patron.v1.CustomerService.BatchGetCustomerChurn:output_type -> patron.v1.BatchGetCustomerChurnResponse
+	18, // 40: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
+	23, // 41: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
+	23, // 42: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
+	23, // 43: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
+	23, // 44: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
+	32, // [32:45] is the sub-list for method output_type
+	19, // [19:32] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_patron_proto_init() }
@@ -1992,20 +2290,20 @@ func file_patron_proto_init() {
 	if File_patron_proto != nil {
 		return
 	}
-	file_patron_proto_msgTypes[4].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[6].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[8].OneofWrappers = []any{}
 	file_patron_proto_msgTypes[10].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[15].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[16].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[17].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[18].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[14].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[19].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[20].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[21].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_patron_proto_rawDesc), len(file_patron_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -183,6 +183,8 @@ const (
 	CustomerService_GetCustomerValue_FullMethodName       = "/patron.v1.CustomerService/GetCustomerValue"
 	CustomerService_BatchGetCustomerValues_FullMethodName = "/patron.v1.CustomerService/BatchGetCustomerValues"
 	CustomerService_ListCustomers_FullMethodName          = "/patron.v1.CustomerService/ListCustomers"
+	CustomerService_GetCustomerChurn_FullMethodName       = "/patron.v1.CustomerService/GetCustomerChurn"
+	CustomerService_BatchGetCustomerChurn_FullMethodName  = "/patron.v1.CustomerService/BatchGetCustomerChurn"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -209,6 +211,15 @@ type CustomerServiceClient interface {
 	// and segment, in a stable order.
 	// REST: GET /v1/customers?tier=gold&segment=At%20Risk&order_by=clv&page_size=100&page_token=...
 	ListCustomers(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) (*ListCustomersResponse, error)
+	// GetCustomerChurn returns a customer's risk of ordering nothing in the
+	// bundle's horizon (default 90 days) after its training date, with a risk
+	// band and the main reasons in words. Unknown customer: NOT_FOUND.
+	// REST: GET /v1/customers/{customer_id}/churn
+	GetCustomerChurn(ctx context.Context, in *GetCustomerChurnRequest, opts ...grpc.CallOption) (*CustomerChurn, error)
+	// BatchGetCustomerChurn returns the churn scores of up to 1,000
+	// customers, in request order; unknown ids are listed, not an error.
+	// REST: POST /v1/customers:batchGetChurn
+	BatchGetCustomerChurn(ctx context.Context, in *BatchGetCustomerChurnRequest, opts ...grpc.CallOption) (*BatchGetCustomerChurnResponse, error)
 }
 
 type customerServiceClient struct {
@@ -259,6 +270,26 @@ func (c *customerServiceClient) ListCustomers(ctx context.Context, in *ListCusto
 	return out, nil
 }
 
+func (c *customerServiceClient) GetCustomerChurn(ctx context.Context, in *GetCustomerChurnRequest, opts ...grpc.CallOption) (*CustomerChurn, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CustomerChurn)
+	err := c.cc.Invoke(ctx, CustomerService_GetCustomerChurn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) BatchGetCustomerChurn(ctx context.Context, in *BatchGetCustomerChurnRequest, opts ...grpc.CallOption) (*BatchGetCustomerChurnResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetCustomerChurnResponse)
+	err := c.cc.Invoke(ctx, CustomerService_BatchGetCustomerChurn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility.
@@ -283,6 +314,15 @@ type CustomerServiceServer interface {
 	// and segment, in a stable order.
 	// REST: GET /v1/customers?tier=gold&segment=At%20Risk&order_by=clv&page_size=100&page_token=...
 	ListCustomers(context.Context, *ListCustomersRequest) (*ListCustomersResponse, error)
+	// GetCustomerChurn returns a customer's risk of ordering nothing in the
+	// bundle's horizon (default 90 days) after its training date, with a risk
+	// band and the main reasons in words. Unknown customer: NOT_FOUND.
+	// REST: GET /v1/customers/{customer_id}/churn
+	GetCustomerChurn(context.Context, *GetCustomerChurnRequest) (*CustomerChurn, error)
+	// BatchGetCustomerChurn returns the churn scores of up to 1,000
+	// customers, in request order; unknown ids are listed, not an error.
+	// REST: POST /v1/customers:batchGetChurn
+	BatchGetCustomerChurn(context.Context, *BatchGetCustomerChurnRequest) (*BatchGetCustomerChurnResponse, error)
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -304,6 +344,12 @@ func (UnimplementedCustomerServiceServer) BatchGetCustomerValues(context.Context
 }
 func (UnimplementedCustomerServiceServer) ListCustomers(context.Context, *ListCustomersRequest) (*ListCustomersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCustomers not implemented")
+}
+func (UnimplementedCustomerServiceServer) GetCustomerChurn(context.Context, *GetCustomerChurnRequest) (*CustomerChurn, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCustomerChurn not implemented")
+}
+func (UnimplementedCustomerServiceServer) BatchGetCustomerChurn(context.Context, *BatchGetCustomerChurnRequest) (*BatchGetCustomerChurnResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetCustomerChurn not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 func (UnimplementedCustomerServiceServer) testEmbeddedByValue()                         {}
@@ -398,6 +444,42 @@ func _CustomerService_ListCustomers_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_GetCustomerChurn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCustomerChurnRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).GetCustomerChurn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_GetCustomerChurn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).GetCustomerChurn(ctx, req.(*GetCustomerChurnRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_BatchGetCustomerChurn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetCustomerChurnRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).BatchGetCustomerChurn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_BatchGetCustomerChurn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).BatchGetCustomerChurn(ctx, req.(*BatchGetCustomerChurnRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CustomerService_ServiceDesc is the grpc.ServiceDesc for CustomerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -420,6 +502,14 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCustomers",
 			Handler:    _CustomerService_ListCustomers_Handler,
+		},
+		{
+			MethodName: "GetCustomerChurn",
+			Handler:    _CustomerService_GetCustomerChurn_Handler,
+		},
+		{
+			MethodName: "BatchGetCustomerChurn",
+			Handler:    _CustomerService_BatchGetCustomerChurn_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,74 @@
+package serving
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
+)
+
+// TestCustomerChurnEndpoints: churn scores over gRPC and REST from a bundle
+// trained on the generated shop, and the error cases.
+func TestCustomerChurnEndpoints(t *testing.T) {
+	ts, version := valueServer(t)
+	ctx := context.Background()
+	cs := ts.customers()
+	list, err := cs.ListCustomers(ctx, &patronv1.ListCustomersRequest{PageSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bands := map[string]int{}
+	var ids []string
+	for _, c := range list.Customers {
+		sc, err := cs.GetCustomerChurn(ctx, &patronv1.GetCustomerChurnRequest{CustomerId: c.CustomerId})
+		if err != nil {
+			t.Fatalf("GetCustomerChurn(%s): %v", c.CustomerId, err)
+		}
+		if sc.Probability < 0 || sc.Probability > 1 || sc.HorizonDays != 90 || sc.ModelVersion != version || sc.Model == "" || sc.AsOfTime == nil {
+			t.Fatalf("score %+v", sc)
+		}
+		want := "low"
+		if sc.Probability >= 0.6 {
+			want = "high"
+		} else if sc.Probability >= 0.3 {
+			want = "medium"
+		}
+		if sc.RiskBand != want {
+			t.Fatalf("%s: probability %.3f in band %s, want %s", c.CustomerId, sc.Probability, sc.RiskBand, want)
+		}
+		if sc.RiskBand == "low" && len(sc.Reasons) > 0 || sc.RiskBand == "high" && len(sc.Reasons) == 0 {
+			t.Fatalf("%s (%s): reasons %q", c.CustomerId, sc.RiskBand, sc.Reasons)
+		}
+		if sc.ValueAtRisk < 0 || sc.ValueAtRisk > c.Clv+0.01 {
+			t.Fatalf("%s: value at risk %.2f with CLV %.2f", c.CustomerId, sc.ValueAtRisk, c.Clv)
+		}
+		bands[sc.RiskBand]++
+		ids = append(ids, c.CustomerId)
+
+		// REST gives the same answer.
+		var rest patronv1.CustomerChurn
+		ts.restInto(t, http.MethodGet, "/v1/customers/"+c.CustomerId+"/churn", "", &rest)
+		if rest.Probability != sc.Probability || strings.Join(rest.Reasons, "|") != strings.Join(sc.Reasons, "|") {
+			t.Fatalf("REST %+v vs gRPC %+v", &rest, sc)
+		}
+	}
+	if len(bands) < 2 {
+		t.Fatalf("all 50 highest-value customers in one band: %v", bands)
+	}
+	batch, err := cs.BatchGetCustomerChurn(ctx, &patronv1.BatchGetCustomerChurnRequest{CustomerIds: append([]string{"nobody"}, ids[:3]...)})
+	if err != nil || len(batch.Scores) != 3 || batch.Scores[0].CustomerId != ids[0] || len(batch.NotFoundCustomerIds) != 1 {
+		t.Fatalf("batch: %+v %v", batch, err)
+	}
+	_, err = cs.GetCustomerChurn(ctx, &patronv1.GetCustomerChurnRequest{CustomerId: "nobody"})
+	checkGRPCError(t, err, codes.NotFound, "nobody")
+	_, err = cs.GetCustomerChurn(ctx, &patronv1.GetCustomerChurnRequest{})
+	checkGRPCError(t, err, codes.InvalidArgument, "customer_id")
+	_, err = cs.BatchGetCustomerChurn(ctx, &patronv1.BatchGetCustomerChurnRequest{})
+	checkGRPCError(t, err, codes.InvalidArgument, "customer_ids")
+	code, body := ts.get(t, "/v1/customers/nobody/churn")
+	checkRESTError(t, "unknown customer", code, body, http.StatusNotFound, codes.NotFound, "nobody")
+}

@@ -270,3 +270,12 @@ func decodeRecord(b []byte, r *record) error {
 	}
 	return nil
 }
+
+// CLVByID returns every customer's predicted CLV at the default horizon.
+func (f *Fitted) CLVByID() map[string]float64 {
+	out := make(map[string]float64, len(f.ids))
+	for i, id := range f.ids {
+		out[id] = f.records[i].Score.CLV
+	}
+	return out
+}

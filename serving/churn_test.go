@@ -59,6 +59,25 @@ func TestCustomerChurnEndpoints(t *testing.T) {
 	if len(bands) < 2 {
 		t.Fatalf("all 50 highest-value customers in one band: %v", bands)
 	}
+	// Retention list: high risk, most value at risk first, consistent with the scores.
+	high, err := cs.ListCustomers(ctx, &patronv1.ListCustomersRequest{RiskBand: "high", OrderBy: "value_at_risk", PageSize: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := 1e300
+	for _, c := range high.Customers {
+		sc, err := cs.GetCustomerChurn(ctx, &patronv1.GetCustomerChurnRequest{CustomerId: c.CustomerId})
+		if err != nil || c.RiskBand != "high" || sc.RiskBand != "high" || c.ValueAtRisk > prev || c.ValueAtRisk != sc.ValueAtRisk {
+			t.Fatalf("retention list entry %+v vs score %+v (%v)", c, sc, err)
+		}
+		prev = c.ValueAtRisk
+	}
+	if high.TotalSize == 0 || int(high.TotalSize) < len(high.Customers) {
+		t.Fatalf("high-risk list: total %d, page %d", high.TotalSize, len(high.Customers))
+	}
+	_, err = cs.ListCustomers(ctx, &patronv1.ListCustomersRequest{RiskBand: "severe"})
+	checkGRPCError(t, err, codes.InvalidArgument, "risk_band")
+
 	batch, err := cs.BatchGetCustomerChurn(ctx, &patronv1.BatchGetCustomerChurnRequest{CustomerIds: append([]string{"nobody"}, ids[:3]...)})
 	if err != nil || len(batch.Scores) != 3 || batch.Scores[0].CustomerId != ids[0] || len(batch.NotFoundCustomerIds) != 1 {
 		t.Fatalf("batch: %+v %v", batch, err)

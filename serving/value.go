@@ -88,7 +88,7 @@ func (c *customerService) ListCustomers(ctx context.Context, req *patronv1.ListC
 		return nil, err
 	}
 	defer c.s.release(l)
-	pg, err := l.values.List(value.ListRequest{Tier: req.GetTier(), Segment: req.GetSegment(), OrderBy: req.GetOrderBy(),
+	pg, err := l.values.List(value.ListRequest{Tier: req.GetTier(), Segment: req.GetSegment(), RiskBand: req.GetRiskBand(), OrderBy: req.GetOrderBy(),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})
 	if err != nil {
 		return nil, c.valueError("", l, err)
@@ -119,6 +119,9 @@ func valueProto(v *value.Value, l *loadedBundle) *patronv1.CustomerValue {
 		Notes:              v.Notes,
 		ModelVersion:       int64(l.manifest.Version),
 		AsOfTime:           timestamppb.New(l.manifest.AsOf),
+		ChurnProbability:   v.ChurnProbability,
+		RiskBand:           v.RiskBand,
+		ValueAtRisk:        money(v.ValueAtRisk),
 	}
 	if !v.NextOrder.IsZero() {
 		out.ExpectedNextOrderTime = timestamppb.New(v.NextOrder)

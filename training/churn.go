@@ -286,6 +286,8 @@ type ChurnReport struct {
 	Customers   int            `json:"customers"`
 	Bands       map[string]int `json:"bands"`
 	MeanRisk    float64        `json:"mean_probability"`
+
+	byID map[string]value.ChurnResult // for the value records' retention lists
 }
 
 // maxReasons is how many reasons a score carries.
@@ -294,8 +296,13 @@ const maxReasons = 3
 // trainChurn fits the churn model on windows before asOf, scores every
 // customer at asOf and writes the scores. clv gives the value at risk's
 // CLV by customer id (nil: historic value).
-func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer) (ChurnReport, error) {
+func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer) (ChurnReport, map[string]value.ChurnResult, error) {
 	rep := ChurnReport{HorizonDays: horizon, Bands: map[string]int{}}
+	rep, err := trainChurnScores(ds, asOf, horizon, seed, clv, w, rep)
+	return rep, rep.byID, err
+}
+
+func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer, rep ChurnReport) (ChurnReport, error) {
 	fitW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -2*horizon), horizon)
 	if err != nil {
 		return rep, err
@@ -365,6 +372,10 @@ func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, 
 		}
 		sc.ValueAtRisk = p * base
 		scores[i] = sc
+		if rep.byID == nil {
+			rep.byID = make(map[string]value.ChurnResult, n)
+		}
+		rep.byID[id] = value.ChurnResult{Band: uint8(slices.Index(churn.Bands, sc.Band)), Probability: p, ValueAtRisk: sc.ValueAtRisk}
 		rep.Bands[sc.Band]++
 		rep.MeanRisk += p / float64(n)
 	}

@@ -199,9 +199,8 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	case err != nil:
 		return res, err
 	default:
-		if err := vf.Write(b); err != nil {
-			return res, err
-		}
+		// Written after the churn model, which adds its results to the
+		// customers' records for retention lists.
 		if err := b.SetMetrics("value", vf.Report); err != nil {
 			return res, err
 		}
@@ -219,10 +218,16 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 		horizon = DefaultChurnHorizon
 	}
 	var clv map[string]float64
-	if vf != nil && err == nil {
+	if res.Value != nil {
 		clv = vf.CLVByID()
 	}
-	churnRep, err := trainChurn(ds, asOf, horizon, uint64(cfg.Seed), clv, b)
+	churnRep, churnByID, err := trainChurn(ds, asOf, horizon, uint64(cfg.Seed), clv, b)
+	if res.Value != nil {
+		vf.SetChurn(churnByID) // empty when there is no churn model
+		if err := vf.Write(b); err != nil {
+			return res, err
+		}
+	}
 	if err != nil {
 		// Like the value model: a short history cannot support a churn
 		// model, and the bundle says why instead of failing.

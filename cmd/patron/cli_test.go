@@ -216,3 +216,28 @@ func TestExportCustomers(t *testing.T) {
 		}
 	}
 }
+
+func TestExportRiskBand(t *testing.T) {
+	dir := t.TempDir()
+	orders := filepath.Join(dir, "orders.csv")
+	data := filepath.Join(dir, "data")
+	if _, _, err := runCLI(t, "", "gen", "--out", orders, "--customers", "1500", "--items", "50", "--seed", "4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "", "train", "--orders", orders, "--data-dir", data); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "", "export", "customers", "--data-dir", data, "--risk-band", "high", "--order-by", "value_at_risk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || !strings.HasSuffix(lines[0], "risk_band,churn_probability,value_at_risk") {
+		t.Fatalf("export: %d lines, header %q", len(lines), lines[0])
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, ",high,") {
+			t.Fatalf("line not high risk: %q", l)
+		}
+	}
+}

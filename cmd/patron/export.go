@@ -17,6 +17,7 @@ import (
 // runExport writes customer lists for the data team.
 func runExport(ctx context.Context, a *app, args []string) error {
 	const examples = `  patron export customers --tier gold --format csv > gold.csv
+  patron export customers --risk-band high --order-by value_at_risk --out win-back.csv
   patron export customers --segment "At Risk" --order-by historic_value --out at-risk.csv
   patron export customers --format jsonl --horizon-days 90 --data-dir /var/lib/patron`
 	if len(args) == 0 || args[0] != "customers" {
@@ -31,7 +32,8 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	sf.register(fs)
 	tier := fs.String("tier", "", "only this value tier: platinum, gold, silver or bronze")
 	segment := fs.String("segment", "", `only this RFM segment, e.g. Champions or "At Risk"`)
-	orderBy := fs.String("order-by", value.OrderByCLV, "order, descending: clv, historic_value, p_alive, expected_orders, days_since_last_order")
+	riskBand := fs.String("risk-band", "", "only this churn risk band: low, medium or high")
+	orderBy := fs.String("order-by", value.OrderByCLV, "order, descending: clv, historic_value, p_alive, expected_orders, days_since_last_order, value_at_risk, churn_probability")
 	format := fs.String("format", "csv", "csv or jsonl")
 	out := fs.String("out", "-", "output file (- = standard output)")
 	horizon := fs.Int("horizon-days", 0, "prediction horizon in days (default: the bundle's, 365)")
@@ -58,8 +60,8 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("export: bundle %d: %w", v, err)
 	}
-	req := value.ListRequest{Tier: *tier, Segment: *segment, OrderBy: *orderBy, PageSize: value.MaxPageSize}
-	if _, err := vals.List(value.ListRequest{Tier: *tier, Segment: *segment, OrderBy: *orderBy, PageSize: 1}); err != nil {
+	req := value.ListRequest{Tier: *tier, Segment: *segment, RiskBand: *riskBand, OrderBy: *orderBy, PageSize: value.MaxPageSize}
+	if _, err := vals.List(value.ListRequest{Tier: *tier, Segment: *segment, RiskBand: *riskBand, OrderBy: *orderBy, PageSize: 1}); err != nil {
 		return usageError{err.Error()}
 	}
 	if _, err := vals.CheckHorizon(*horizon); err != nil {
@@ -113,7 +115,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 
 var exportHeader = []string{"customer_id", "tier", "segment", "clv", "horizon_days", "expected_orders", "p_alive",
 	"p_order_in_horizon", "expected_next_order", "expected_order_value", "historic_value", "order_count",
-	"recency_score", "frequency_score", "days_since_last_order"}
+	"recency_score", "frequency_score", "days_since_last_order", "risk_band", "churn_probability", "value_at_risk"}
 
 // exportWriter returns a function writing one customer and one flushing the writer.
 func exportWriter(w io.Writer, format string) (func(*value.Value) error, func() error) {
@@ -160,5 +162,6 @@ func exportRecord(c *value.Value) map[string]any {
 		"expected_order_value": f(c.ExpectedOrderValue, 2), "historic_value": f(c.HistoricValue, 2),
 		"order_count": c.Orders, "recency_score": c.RecencyScore, "frequency_score": c.FrequencyScore,
 		"days_since_last_order": f(c.DaysSinceLastOrder, 1),
+		"risk_band":             c.RiskBand, "churn_probability": f(c.ChurnProbability, 4), "value_at_risk": f(c.ValueAtRisk, 2),
 	}
 }

@@ -18,10 +18,12 @@ const (
 	OrderByPAlive        = "p_alive"
 	OrderByExpected      = "expected_orders"
 	OrderByDaysSinceLast = "days_since_last_order"
+	OrderByValueAtRisk   = "value_at_risk"
+	OrderByChurn         = "churn_probability"
 )
 
 // OrderBys lists the accepted orderings; the first is the default.
-var OrderBys = []string{OrderByCLV, OrderByHistoric, OrderByPAlive, OrderByExpected, OrderByDaysSinceLast}
+var OrderBys = []string{OrderByCLV, OrderByHistoric, OrderByPAlive, OrderByExpected, OrderByDaysSinceLast, OrderByValueAtRisk, OrderByChurn}
 
 // Paging limits.
 const (
@@ -35,8 +37,9 @@ var ErrBadRequest = errors.New("bad request")
 // row is what lists need of one customer, kept in memory.
 type row struct {
 	id                                     string
-	tier, segment                          uint8
+	tier, segment, risk                    uint8
 	clv, historic, pAlive, expected, since float64
+	churn, atRisk                          float64
 }
 
 func (r *row) key(orderBy string) float64 {
@@ -49,6 +52,10 @@ func (r *row) key(orderBy string) float64 {
 		return r.expected
 	case OrderByDaysSinceLast:
 		return r.since
+	case OrderByValueAtRisk:
+		return r.atRisk
+	case OrderByChurn:
+		return r.churn
 	}
 	return r.clv
 }
@@ -89,9 +96,11 @@ func (ix *index) sorted(orderBy string) []int32 {
 // ListRequest selects customers.
 type ListRequest struct {
 	Tier, Segment string
-	OrderBy       string
-	PageSize      int
-	PageToken     string
+	// RiskBand keeps one churn risk band (low, medium, high).
+	RiskBand  string
+	OrderBy   string
+	PageSize  int
+	PageToken string
 }
 
 // page is one page of a listing: row positions and the next token.
@@ -122,6 +131,10 @@ func (ix *index) list(req ListRequest) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
+	risk, err := ix.code(RiskBands, req.RiskBand, "risk_band")
+	if err != nil {
+		return page{}, err
+	}
 	orderBy := req.OrderBy
 	if orderBy == "" {
 		orderBy = OrderBys[0]
@@ -136,7 +149,10 @@ func (ix *index) list(req ListRequest) (page, error) {
 	if size < 1 || size > MaxPageSize {
 		return page{}, fmt.Errorf("%w: page_size %d: want 1 to %d (default %d)", ErrBadRequest, size, MaxPageSize, DefaultPageSize)
 	}
-	filter := fmt.Sprintf("%d|%s|%d|%d", ix.version, orderBy, tier, seg)
+	filter := fmt.Sprintf("%d|%s|%d|%d|%d", ix.version, orderBy, tier, seg, risk)
+	match := func(r *row) bool {
+		return (tier < 0 || int(r.tier) == tier) && (seg < 0 || int(r.segment) == seg) && (risk < 0 || int(r.risk) == risk)
+	}
 	start := 0
 	if req.PageToken != "" {
 		if start, err = parseToken(req.PageToken, filter); err != nil {
@@ -144,26 +160,32 @@ func (ix *index) list(req ListRequest) (page, error) {
 		}
 	}
 	pg := page{}
-	for t := range ix.counts {
-		for s := range ix.counts[t] {
-			if (tier < 0 || t == tier) && (seg < 0 || s == seg) {
-				pg.total += ix.counts[t][s]
+	if risk < 0 {
+		for t := range ix.counts {
+			for s := range ix.counts[t] {
+				if (tier < 0 || t == tier) && (seg < 0 || s == seg) {
+					pg.total += ix.counts[t][s]
+				}
+			}
+		}
+	} else {
+		for i := range ix.rows {
+			if match(&ix.rows[i]) {
+				pg.total++
 			}
 		}
 	}
 	perm := ix.sorted(orderBy)
 	pos := start
 	for ; pos < len(perm) && len(pg.rows) < size; pos++ {
-		r := &ix.rows[perm[pos]]
-		if (tier < 0 || int(r.tier) == tier) && (seg < 0 || int(r.segment) == seg) {
+		if match(&ix.rows[perm[pos]]) {
 			pg.rows = append(pg.rows, perm[pos])
 		}
 	}
 	// A next page only when another matching customer exists, so the last
 	// page is never empty.
 	for ; len(pg.rows) == size && pos < len(perm); pos++ {
-		r := &ix.rows[perm[pos]]
-		if (tier < 0 || int(r.tier) == tier) && (seg < 0 || int(r.segment) == seg) {
+		if match(&ix.rows[perm[pos]]) {
 			pg.next = makeToken(filter, pos)
 			break
 		}

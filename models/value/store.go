@@ -41,6 +41,11 @@ type Value struct {
 	DaysSinceLastOrder float64
 	// Notes are caveats of the model that apply to every customer.
 	Notes []string
+	// RiskBand, ChurnProbability and ValueAtRisk come from the bundle's churn
+	// model; RiskBand is "" when the customer has no churn score.
+	RiskBand         string
+	ChurnProbability float64
+	ValueAtRisk      float64
 }
 
 // Values answers customer-value queries from a bundle. Safe for concurrent use.
@@ -95,7 +100,8 @@ func Open(st Store, version int64) (*Values, error) {
 		if err := decodeRecord(val, &rec); err != nil {
 			return fmt.Errorf("customer %q: %w", key, err)
 		}
-		ix.rows = append(ix.rows, row{id: string(key), tier: rec.Tier, segment: rec.Segment, clv: rec.Score.CLV,
+		ix.rows = append(ix.rows, row{id: string(key), tier: rec.Tier, segment: rec.Segment, risk: rec.RiskBand,
+			churn: rec.ChurnProbability, atRisk: rec.ValueAtRisk, clv: rec.Score.CLV,
 			historic: rec.Score.HistoricValue, pAlive: rec.Score.PAlive, expected: rec.Score.ExpectedOrders, since: rec.DaysSince})
 		ix.counts[rec.Tier][rec.Segment]++
 		return nil
@@ -164,6 +170,10 @@ func (v *Values) value(id string, rec *record, h int) (Value, error) {
 		POrderInHorizon: sc.ProbAny, ExpectedOrderValue: sc.ExpectedValue, HistoricValue: sc.HistoricValue,
 		Orders: int64(rec.Orders), Tier: string(segments.AllTiers[rec.Tier]), Segment: segments.AllSegments[rec.Segment],
 		RecencyScore: int(rec.R), FrequencyScore: int(rec.F), DaysSinceLastOrder: rec.DaysSince, Notes: v.meta.Notes,
+		ChurnProbability: rec.ChurnProbability, ValueAtRisk: rec.ValueAtRisk,
+	}
+	if rec.RiskBand != NoRisk {
+		out.RiskBand = RiskBands[rec.RiskBand]
 	}
 	if sc.NextOrderDays <= MaxHorizonDays && !math.IsInf(sc.NextOrderDays, 0) && !math.IsNaN(sc.NextOrderDays) {
 		out.NextOrder = v.meta.Model.NextOrder(sc)

@@ -109,6 +109,11 @@ type record struct {
 	DaysSince                float64
 	Tier, Segment, R, F      uint8
 	Score                    btyd.Score // at the default horizon
+	// Churn results, for retention lists: RiskBand is an index into
+	// RiskBands, NoRisk when the bundle has no churn score for the customer.
+	RiskBand         uint8
+	ChurnProbability float64
+	ValueAtRisk      float64
 }
 
 // Fitted is a trained customer-value model, ready to be written.
@@ -152,7 +157,7 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 		f.ids[i] = ds.Customers.Name(c.ID)
 		lastOrder := lastOrderTime(ds, c.ID)
 		f.records[i] = record{X: c.X, TxDays: c.TxDays, TDays: c.TDays, Orders: c.Orders, Spend: c.Spend,
-			RepeatSpend: c.RepeatSpend, Returned: c.Returned, DaysSince: float64(at-lastOrder) / 86400, Score: scores[i]}
+			RepeatSpend: c.RepeatSpend, Returned: c.Returned, DaysSince: float64(at-lastOrder) / 86400, Score: scores[i], RiskBand: NoRisk}
 		recency[i], frequency[i], values[i] = f.records[i].DaysSince, float64(c.X)+1, scores[i].CLV
 	}
 	r, fq, segs := segments.Assign(recency, frequency)
@@ -222,8 +227,36 @@ func (f *Fitted) Write(w Writer) error {
 }
 
 // Record encoding: a format byte, four uvarints (x, t_x, T in days,
-// orders), then float64s, then four bytes (tier, segment, R, F).
-const recordFormat = 1
+// orders), then float64s, then four bytes (tier, segment, R, F); format 2
+// adds the risk band byte and the churn probability and value at risk.
+const recordFormat = 2
+
+// RiskBands name the churn risk bands stored with each customer (the churn
+// package's bands); NoRisk marks a customer without a churn score.
+var RiskBands = []string{"low", "medium", "high"}
+
+// NoRisk is the risk band of a customer without a churn score.
+const NoRisk = 255
+
+// SetChurn records the churn results of the customers in scores (by id) so
+// lists can filter by risk band and order by value at risk; band is an
+// index into RiskBands.
+func (f *Fitted) SetChurn(scores map[string]ChurnResult) {
+	for i, id := range f.ids {
+		r := &f.records[i]
+		r.RiskBand, r.ChurnProbability, r.ValueAtRisk = NoRisk, 0, 0
+		if c, ok := scores[id]; ok {
+			r.RiskBand, r.ChurnProbability, r.ValueAtRisk = c.Band, c.Probability, c.ValueAtRisk
+		}
+	}
+}
+
+// ChurnResult is what lists need of a churn score.
+type ChurnResult struct {
+	Band        uint8
+	Probability float64
+	ValueAtRisk float64
+}
 
 var errCorrupt = errors.New("corrupt customer-value record")
 
@@ -237,13 +270,16 @@ func appendRecord(b []byte, r *record) []byte {
 		s.PAlive, s.QuietProb, s.ExpectedOrders, s.ProbAny, s.NextOrderDays, s.ExpectedValue, s.CLV, s.HistoricValue} {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 	}
-	return append(b, r.Tier, r.Segment, r.R, r.F)
+	b = append(b, r.Tier, r.Segment, r.R, r.F, r.RiskBand)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.ChurnProbability))
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(r.ValueAtRisk))
 }
 
 func decodeRecord(b []byte, r *record) error {
-	if len(b) == 0 || b[0] != recordFormat {
+	if len(b) == 0 || (b[0] != 1 && b[0] != recordFormat) {
 		return errCorrupt
 	}
+	format := b[0]
 	b = b[1:]
 	ints := []*int32{&r.X, &r.TxDays, &r.TDays, &r.Orders}
 	for _, p := range ints {
@@ -257,7 +293,11 @@ func decodeRecord(b []byte, r *record) error {
 	s := &r.Score
 	floats := []*float64{&r.Spend, &r.RepeatSpend, &r.Returned, &r.DaysSince,
 		&s.PAlive, &s.QuietProb, &s.ExpectedOrders, &s.ProbAny, &s.NextOrderDays, &s.ExpectedValue, &s.CLV, &s.HistoricValue}
-	if len(b) != 8*len(floats)+4 {
+	tail := 4
+	if format == 2 {
+		tail = 4 + 1 + 16
+	}
+	if len(b) != 8*len(floats)+tail {
 		return errCorrupt
 	}
 	for _, p := range floats {
@@ -265,6 +305,15 @@ func decodeRecord(b []byte, r *record) error {
 		b = b[8:]
 	}
 	r.Tier, r.Segment, r.R, r.F = b[0], b[1], b[2], b[3]
+	r.RiskBand, r.ChurnProbability, r.ValueAtRisk = NoRisk, 0, 0
+	if format == 2 {
+		r.RiskBand = b[4]
+		r.ChurnProbability = math.Float64frombits(binary.LittleEndian.Uint64(b[5:]))
+		r.ValueAtRisk = math.Float64frombits(binary.LittleEndian.Uint64(b[13:]))
+		if r.RiskBand != NoRisk && int(r.RiskBand) >= len(RiskBands) {
+			return errCorrupt
+		}
+	}
 	if int(r.Tier) >= len(segments.AllTiers) || int(r.Segment) >= len(segments.AllSegments) {
 		return errCorrupt
 	}

@@ -590,11 +590,16 @@ type CustomerValue struct {
 	FrequencyScore     int32   `protobuf:"varint,14,opt,name=frequency_score,json=frequencyScore,proto3" json:"frequency_score,omitempty"`
 	DaysSinceLastOrder float64 `protobuf:"fixed64,15,opt,name=days_since_last_order,json=daysSinceLastOrder,proto3" json:"days_since_last_order,omitempty"`
 	// Notes explain caveats, e.g. a model fit at a parameter boundary.
-	Notes         []string               `protobuf:"bytes,16,rep,name=notes,proto3" json:"notes,omitempty"`
-	ModelVersion  int64                  `protobuf:"varint,17,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Notes        []string               `protobuf:"bytes,16,rep,name=notes,proto3" json:"notes,omitempty"`
+	ModelVersion int64                  `protobuf:"varint,17,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	AsOfTime     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
+	// ChurnProbability, RiskBand and ValueAtRisk come from the bundle's churn
+	// model (see GetCustomerChurn); RiskBand is empty without a churn score.
+	ChurnProbability float64 `protobuf:"fixed64,19,opt,name=churn_probability,json=churnProbability,proto3" json:"churn_probability,omitempty"`
+	RiskBand         string  `protobuf:"bytes,20,opt,name=risk_band,json=riskBand,proto3" json:"risk_band,omitempty"`
+	ValueAtRisk      float64 `protobuf:"fixed64,21,opt,name=value_at_risk,json=valueAtRisk,proto3" json:"value_at_risk,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CustomerValue) Reset() {
@@ -753,6 +758,27 @@ func (x *CustomerValue) GetAsOfTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CustomerValue) GetChurnProbability() float64 {
+	if x != nil {
+		return x.ChurnProbability
+	}
+	return 0
+}
+
+func (x *CustomerValue) GetRiskBand() string {
+	if x != nil {
+		return x.RiskBand
+	}
+	return ""
+}
+
+func (x *CustomerValue) GetValueAtRisk() float64 {
+	if x != nil {
+		return x.ValueAtRisk
+	}
+	return 0
+}
+
 type BatchGetCustomerValuesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// CustomerIds: 1 to 1,000 ids.
@@ -874,14 +900,17 @@ type ListCustomersRequest struct {
 	Tier    string `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
 	Segment string `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
 	// OrderBy is one of clv (default), historic_value, p_alive,
-	// expected_orders, days_since_last_order; always descending, then by
-	// customer id.
+	// expected_orders, days_since_last_order, value_at_risk,
+	// churn_probability; always descending, then by customer id. A retention
+	// campaign asks risk_band=high&order_by=value_at_risk.
 	OrderBy string `protobuf:"bytes,3,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	// PageSize is 1..1000 (default 100).
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// PageToken continues a listing; it is only valid with the same filters
 	// and the same model version.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// RiskBand filters by churn risk band: low, medium or high.
+	RiskBand      string `protobuf:"bytes,6,opt,name=risk_band,json=riskBand,proto3" json:"risk_band,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -947,6 +976,13 @@ func (x *ListCustomersRequest) GetPageSize() int32 {
 func (x *ListCustomersRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetRiskBand() string {
+	if x != nil {
+		return x.RiskBand
 	}
 	return ""
 }
@@ -2036,7 +2072,7 @@ const file_patron_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12&\n" +
 	"\fhorizon_days\x18\x02 \x01(\x05H\x00R\vhorizonDays\x88\x01\x01B\x0f\n" +
-	"\r_horizon_days\"\xc7\x05\n" +
+	"\r_horizon_days\"\xb5\x06\n" +
 	"\rCustomerValue\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12!\n" +
@@ -2059,7 +2095,10 @@ const file_patron_proto_rawDesc = "" +
 	"\x05notes\x18\x10 \x03(\tR\x05notes\x12#\n" +
 	"\rmodel_version\x18\x11 \x01(\x03R\fmodelVersion\x128\n" +
 	"\n" +
-	"as_of_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"{\n" +
+	"as_of_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\x12+\n" +
+	"\x11churn_probability\x18\x13 \x01(\x01R\x10churnProbability\x12\x1b\n" +
+	"\trisk_band\x18\x14 \x01(\tR\briskBand\x12\"\n" +
+	"\rvalue_at_risk\x18\x15 \x01(\x01R\vvalueAtRisk\"{\n" +
 	"\x1dBatchGetCustomerValuesRequest\x12!\n" +
 	"\fcustomer_ids\x18\x01 \x03(\tR\vcustomerIds\x12&\n" +
 	"\fhorizon_days\x18\x02 \x01(\x05H\x00R\vhorizonDays\x88\x01\x01B\x0f\n" +
@@ -2067,14 +2106,15 @@ const file_patron_proto_rawDesc = "" +
 	"\x1eBatchGetCustomerValuesResponse\x120\n" +
 	"\x06values\x18\x01 \x03(\v2\x18.patron.v1.CustomerValueR\x06values\x123\n" +
 	"\x16not_found_customer_ids\x18\x02 \x03(\tR\x13notFoundCustomerIds\x12#\n" +
-	"\rmodel_version\x18\x03 \x01(\x03R\fmodelVersion\"\x9b\x01\n" +
+	"\rmodel_version\x18\x03 \x01(\x03R\fmodelVersion\"\xb8\x01\n" +
 	"\x14ListCustomersRequest\x12\x12\n" +
 	"\x04tier\x18\x01 \x01(\tR\x04tier\x12\x18\n" +
 	"\asegment\x18\x02 \x01(\tR\asegment\x12\x19\n" +
 	"\border_by\x18\x03 \x01(\tR\aorderBy\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\xbb\x01\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\trisk_band\x18\x06 \x01(\tR\briskBand\"\xbb\x01\n" +
 	"\x15ListCustomersResponse\x126\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x18.patron.v1.CustomerValueR\tcustomers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +

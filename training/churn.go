@@ -282,10 +282,11 @@ type ChurnReport struct {
 	Chosen      string           `json:"chosen"`
 	// Seasonality is s_horizon / s_validation, the exponent of the
 	// calibrated probabilities.
-	Seasonality float64        `json:"seasonality"`
-	Customers   int            `json:"customers"`
-	Bands       map[string]int `json:"bands"`
-	MeanRisk    float64        `json:"mean_probability"`
+	Seasonality float64          `json:"seasonality"`
+	Customers   int              `json:"customers"`
+	Bands       map[string]int   `json:"bands"`
+	MeanRisk    float64          `json:"mean_probability"`
+	Thresholds  churn.Thresholds `json:"thresholds"`
 
 	byID map[string]value.ChurnResult // for the value records' retention lists
 }
@@ -296,8 +297,8 @@ const maxReasons = 3
 // trainChurn fits the churn model on windows before asOf, scores every
 // customer at asOf and writes the scores. clv gives the value at risk's
 // CLV by customer id (nil: historic value).
-func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer) (ChurnReport, map[string]value.ChurnResult, error) {
-	rep := ChurnReport{HorizonDays: horizon, Bands: map[string]int{}}
+func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, th churn.Thresholds, clv map[string]float64, w churn.Writer) (ChurnReport, map[string]value.ChurnResult, error) {
+	rep := ChurnReport{HorizonDays: horizon, Bands: map[string]int{}, Thresholds: th}
 	rep, err := trainChurnScores(ds, asOf, horizon, seed, clv, w, rep)
 	return rep, rep.byID, err
 }
@@ -331,7 +332,7 @@ func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed ui
 	n, d := len(f.Customers), len(f.Names)
 	x := m.std.Transform(f.X, n)
 	scores := make([]churn.Score, n)
-	th := churn.DefaultThresholds
+	th := rep.Thresholds
 	contrib := make([]float64, d)
 	row := make(map[string]float64, d)
 	medians := make(map[string]float64, d)

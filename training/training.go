@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
@@ -50,6 +51,8 @@ type Config struct {
 	Progress func(stage string)
 	// ChurnHorizonDays is H: churned = no order in the H days after a date (default 90).
 	ChurnHorizonDays int
+	// ChurnThresholds split churn probabilities into risk bands (zero: the default 0.3 / 0.6).
+	ChurnThresholds churn.Thresholds
 	// Value configures the customer-value models (horizon, discount, tiers).
 	Value value.Options
 	// ValidationDays is the length of the window before AsOf on which
@@ -221,7 +224,14 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	if res.Value != nil {
 		clv = vf.CLVByID()
 	}
-	churnRep, churnByID, err := trainChurn(ds, asOf, horizon, uint64(cfg.Seed), clv, b)
+	th := cfg.ChurnThresholds
+	if th == (churn.Thresholds{}) {
+		th = churn.DefaultThresholds
+	}
+	if err := th.Validate(); err != nil {
+		return res, err
+	}
+	churnRep, churnByID, err := trainChurn(ds, asOf, horizon, uint64(cfg.Seed), th, clv, b)
 	if res.Value != nil {
 		vf.SetChurn(churnByID) // empty when there is no churn model
 		if err := vf.Write(b); err != nil {

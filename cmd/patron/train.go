@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/training"
 )
 
@@ -23,6 +24,9 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	seed := fs.Int64("seed", 1, "seed for every randomised step, so a run can be repeated exactly")
 	keep := fs.Int("keep", 5, "how many bundles to keep in the data directory")
 	noActivate := fs.Bool("no-activate", false, "publish the bundle without making it active")
+	churnHorizon := fs.Int("churn-horizon-days", 90, "churn horizon H: a customer has churned when they order nothing in H days")
+	churnMedium := fs.Float64("churn-medium", 0.3, "churn probability from which a customer is medium risk")
+	churnHigh := fs.Float64("churn-high", 0.6, "churn probability from which a customer is high risk")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -34,7 +38,14 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if rej != nil {
 		defer rej.Close()
 	}
-	cfg := training.Config{Orders: rf.orders, Input: a.input(rf.orders), Read: opts, Seed: *seed, NoActivate: *noActivate, CodeVersion: a.version}
+	if *churnHorizon < 1 {
+		return usageError{fmt.Sprintf("--churn-horizon-days %d: want at least 1", *churnHorizon)}
+	}
+	if !(*churnMedium > 0 && *churnMedium < *churnHigh && *churnHigh < 1) {
+		return usageError{fmt.Sprintf("--churn-medium %v, --churn-high %v: want 0 < medium < high < 1", *churnMedium, *churnHigh)}
+	}
+	cfg := training.Config{ChurnHorizonDays: *churnHorizon, ChurnThresholds: churn.Thresholds{Medium: *churnMedium, High: *churnHigh},
+		Orders: rf.orders, Input: a.input(rf.orders), Read: opts, Seed: *seed, NoActivate: *noActivate, CodeVersion: a.version}
 	if *asOf != "" {
 		if cfg.AsOf, err = parseDate("as-of", *asOf, opts.Location); err != nil {
 			return err

@@ -170,9 +170,21 @@ func fitChurn(fit, val churnWindow, seed uint64) ([]*scorer, []ChurnCandidate, e
 	vn := len(val.f.Customers)
 	vx := std.Transform(val.f.X, vn)
 	var cands []*scorer
-	lr, err := churn.FitLogistic(x, n, d, fit.y, 1e-3)
-	if err != nil {
-		return nil, nil, err
+	// Logistic regression: the L2 penalty is chosen on the validation window.
+	var lr *churn.Logistic
+	bestAUC := -1.0
+	for _, lambda := range []float64{1e-3, 1e-2, 1e-1} {
+		m, err := churn.FitLogistic(x, n, d, fit.y, lambda)
+		if err != nil {
+			return nil, nil, err
+		}
+		vs := make([]float64, vn)
+		for i := range vs {
+			vs[i] = m.LogOdds(vx[i*d : (i+1)*d])
+		}
+		if auc := eval.EvaluateBinary("", vs, val.y).ROCAUC; auc > bestAUC {
+			lr, bestAUC = m, auc
+		}
 	}
 	cands = append(cands, &scorer{name: "logistic regression (L2)", std: std, raw: lr.LogOdds, contrib: lr.Contributions})
 	gbt, err := churn.FitGBT(x, n, d, fit.y, churn.GBTParams{Trees: 300, Depth: 3, LearningRate: 0.05, MinLeaf: 40, Subsample: 0.8, Seed: seed}, vx, vn, val.y)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -195,6 +196,12 @@ var riskyHigh = map[string]bool{
 // population's median (medians by name), so a reason always reads true, and
 // for features without a sentence of their own.
 func Reason(name string, v float64, row, medians map[string]float64) string {
+	if _, ok := riskyHigh[name]; !ok && strings.HasPrefix(name, "log_") {
+		// log_x says what x says.
+		if x, ok := row[name[4:]]; ok {
+			name, v = name[4:], x
+		}
+	}
 	high, ok := riskyHigh[name]
 	if !ok || (high && v <= medians[name]) || (!high && v >= medians[name]) {
 		return ""

@@ -11,6 +11,7 @@ import (
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/internal/hash"
 	"github.com/patron-crm/patron/internal/parallel"
+	"github.com/patron-crm/patron/internal/stats"
 	"github.com/patron-crm/patron/models/btyd"
 	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/value"
@@ -349,7 +350,7 @@ func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed ui
 	row := make(map[string]float64, d)
 	medians := make(map[string]float64, d)
 	for _, name := range f.Names {
-		medians[name] = median(f.Column(name))
+		medians[name] = stats.Median(f.Column(name))
 	}
 	order := make([]int, d)
 	for i := range scores {
@@ -401,17 +402,4 @@ func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed ui
 	}, func(key, val []byte) error {
 		return w.Put(churn.CustomersTable, key, val)
 	})
-}
-
-// median of x (x is reordered).
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	slices.Sort(x)
-	n := len(x)
-	if n%2 == 1 {
-		return x[n/2]
-	}
-	return (x[n/2-1] + x[n/2]) / 2
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/patron-crm/patron/internal/stats"
 )
 
 // Calibrator maps a model score to a calibrated churn probability.
@@ -108,19 +110,7 @@ func FitIsotonic(scores, labels []float64) (*Isotonic, error) {
 	if err := checkBinary(labels, n); err != nil {
 		return nil, fmt.Errorf("fit isotonic: %w", err)
 	}
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case scores[a] < scores[b]:
-			return -1
-		case scores[a] > scores[b]:
-			return 1
-		}
-		return 0
-	})
+	order := stats.Order(scores)
 	m := &Isotonic{}
 	sum := []float64{} // label sum per block, parallel to m's slices
 	for k := 0; k < n; {

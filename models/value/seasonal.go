@@ -1,10 +1,10 @@
 package value
 
 import (
-	"slices"
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/stats"
 )
 
 // Seasonality. BG/NBD assumes a customer's purchase rate is constant while
@@ -136,12 +136,12 @@ func (s Seasonality) Index(from time.Time, days int) float64 {
 			slopes = append(slopes, (months[j].rate-months[i].rate)/(months[j].k-months[i].k))
 		}
 	}
-	slope := median(slopes)
+	slope := stats.Median(slopes)
 	icepts := make([]float64, len(months))
 	for i, mo := range months {
 		icepts[i] = mo.rate - slope*mo.k
 	}
-	icept := median(icepts)
+	icept := stats.Median(icepts)
 	// Raw ratios to trend, normalised to average 1 over the months seen.
 	raw := make([]float64, len(months))
 	mean := 0.0
@@ -171,14 +171,4 @@ func (s Seasonality) Index(from time.Time, days int) float64 {
 		return 1
 	}
 	return weighted / weight
-}
-
-// median of x (x is reordered).
-func median(x []float64) float64 {
-	slices.Sort(x)
-	n := len(x)
-	if n%2 == 1 {
-		return x[n/2]
-	}
-	return (x[n/2-1] + x[n/2]) / 2
 }

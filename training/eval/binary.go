@@ -38,7 +38,8 @@ package eval
 import (
 	"fmt"
 	"math"
-	"slices"
+
+	"github.com/patron-crm/patron/internal/stats"
 )
 
 // CalibrationBins is the number of fixed-width probability bins in a
@@ -138,22 +139,7 @@ func EvaluateBinary(name string, scores, labels []float64) BinaryReport {
 
 // sortedByScore returns the row indices in increasing order of score (ties by
 // index, which no metric here depends on).
-func sortedByScore(scores []float64) []int {
-	order := make([]int, len(scores))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case scores[a] < scores[b]:
-			return -1
-		case scores[a] > scores[b]:
-			return 1
-		}
-		return 0
-	})
-	return order
-}
+func sortedByScore(scores []float64) []int { return stats.Order(scores) }
 
 // rocAUC is the Mann–Whitney statistic: with average ranks r_i (1-based,
 // ties sharing the mean of their ranks), AUC = (Σ_{positives} r_i −

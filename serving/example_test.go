@@ -31,7 +31,8 @@ func ExampleServer() {
 
 	grpcLis, _ := net.Listen("tcp", "127.0.0.1:0")
 	httpLis, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := serving.New(reg, serving.Options{Logger: slog.New(slog.DiscardHandler)})
+	// On loopback, for the example only; a real server takes Keys (serving.LoadKeys).
+	srv := serving.New(reg, serving.Options{Logger: slog.New(slog.DiscardHandler), InsecureNoAuth: true})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx, grpcLis, httpLis) }()

@@ -92,8 +92,12 @@ type testServer struct {
 }
 
 // start runs a server on reg until the test ends (or stop is called).
+// Without opts.Keys it serves without access control (auth_test.go covers it).
 func start(t *testing.T, reg *registry.Registry, opts Options) *testServer {
 	t.Helper()
+	if opts.Keys == nil {
+		opts.InsecureNoAuth = true
+	}
 	logs := &syncBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -13,6 +13,17 @@
 // REST is grpc-gateway registered in-process (handlers call the gRPC service
 // methods directly, with no network hop), beside /healthz, /readyz and
 // /openapi.json.
+//
+// # Access control
+//
+// Calls carry an API key ("authorization: Bearer <key>" metadata over gRPC,
+// the Authorization header over REST) whose scopes must cover the method:
+// recommend (recommendations and items), customers:read (CustomerService) or
+// admin (everything, ModelService included). Keys are configured from a file
+// of SHA-256 hashes (LoadKeys). Health, reflection and /openapi.json are open.
+// A server runs without keys only when Options.InsecureNoAuth says so. The
+// design, the keys file format and how REST headers reach the check are
+// described at the top of auth.go.
 package serving
 
 import (
@@ -49,6 +60,12 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful part of shutdown; requests still
 	// running after it are cut off (default 10s).
 	ShutdownTimeout time.Duration
+	// Keys are the API keys callers must present (see auth.go). Serve
+	// refuses to start without keys unless InsecureNoAuth is set.
+	Keys *KeySet
+	// InsecureNoAuth serves every caller without a key: for local demos
+	// and tests only (the patron command allows it on loopback only).
+	InsecureNoAuth bool
 }
 
 const (
@@ -140,8 +157,30 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("serving: Serve called twice")
 	}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(int(s.opts.MaxRequestBytes)))
+	if s.opts.Keys == nil && !s.opts.InsecureNoAuth {
+		grpcLis.Close()
+		httpLis.Close()
+		return errors.New("serving: no API keys: set Options.Keys (LoadKeys), or Options.InsecureNoAuth to serve without access control")
+	}
+	if s.opts.Keys != nil && s.opts.InsecureNoAuth {
+		grpcLis.Close()
+		httpLis.Close()
+		return errors.New("serving: Options.Keys and Options.InsecureNoAuth are both set; choose one")
+	}
+	gopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.opts.MaxRequestBytes))}
 	api := s.services()
+	// REST calls reach the services directly, past gRPC interceptors, so
+	// with keys the gateway gets guarded copies that run the same check.
+	rest := restServices{models: api.models, customers: api.customers, items: api.items, recs: api.recs}
+	if s.opts.Keys != nil {
+		a := &authorizer{keys: s.opts.Keys, log: s.log}
+		gopts = append(gopts, grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream))
+		rest = guardServices(api, a)
+		s.log.Info("access control on", "keys", s.opts.Keys.Len())
+	} else {
+		s.log.Warn("access control is off (--insecure-no-auth): every caller can read all customer data")
+	}
+	gs := grpc.NewServer(gopts...)
 	patronv1.RegisterModelServiceServer(gs, api.models)
 	patronv1.RegisterCustomerServiceServer(gs, api.customers)
 	patronv1.RegisterItemServiceServer(gs, api.items)
@@ -149,7 +188,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	healthpb.RegisterHealthServer(gs, s.health)
 	reflection.Register(gs)
 
-	gw, err := s.gateway(ctx, api)
+	gw, err := s.gateway(ctx, rest)
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
@@ -323,14 +362,19 @@ func (s *Server) release(l *loadedBundle) {
 }
 
 // gateway returns the REST mux, calling the services in-process.
-func (s *Server) gateway(ctx context.Context, api services) (*runtime.ServeMux, error) {
+func (s *Server) gateway(ctx context.Context, api restServices) (*runtime.ServeMux, error) {
 	// Ids may hold any character, percent-encoded in the URL. In
 	// AllExceptReserved mode the gateway splits the path on "/" only, and a
 	// single-segment variable such as {customer_id} is then unescaped fully,
 	// so /v1/customers/a%2Fb reaches GetCustomer as "a/b". (AllCharacters
 	// mode would also split on "%2F", and such ids would find no route.)
+	//
+	// The Authorization header reaches the services as "authorization"
+	// metadata; restHeaderMatcher keeps other headers from posing as it.
 	gw := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
-		runtime.WithRoutingErrorHandler(routingError))
+		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
+		runtime.WithErrorHandler(restErrorHandler))
 	if err := patronv1.RegisterModelServiceHandlerServer(ctx, gw, api.models); err != nil {
 		return nil, fmt.Errorf("register REST ModelService: %w", err)
 	}

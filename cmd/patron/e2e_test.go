@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
@@ -42,6 +43,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// Ground truth: a customer and how many orders the generator gave them.
 	customer, truthOrders := busiestCustomer(t, filepath.Join(dir, "orders.truth.customers.csv"))
+	// An admin key: the test reads customers, items and models.
+	keysFile := filepath.Join(dir, "keys.txt")
+	out, _, err := runCLI(t, "", "keys", "new", "--name", "e2e", "--scopes", "admin", "--keys-file", keysFile)
+	if err != nil {
+		t.Fatalf("keys new: %v", err)
+	}
+	key := strings.TrimSpace(out)
 
 	logs := &lockedBuffer{}
 	a := &app{stdout: io.Discard, stderr: logs, stdin: strings.NewReader(""), version: "e2e"}
@@ -49,11 +57,11 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- a.main(ctx, []string{"serve", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--poll", "50ms"})
+		done <- a.main(ctx, []string{"serve", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--poll", "50ms", "--keys-file", keysFile})
 	}()
 	grpcAddr, httpAddr := waitListening(t, logs, done)
 
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), withBearer(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +89,7 @@ func TestEndToEnd(t *testing.T) {
 		CustomerID string `json:"customerId"`
 		OrderCount string `json:"orderCount"`
 	}
-	getJSON(t, "http://"+httpAddr+"/v1/customers/"+customer, 200, &rc)
+	getJSON(t, key, "http://"+httpAddr+"/v1/customers/"+customer, 200, &rc)
 	if rc.CustomerID != customer || rc.OrderCount != strconv.Itoa(truthOrders) {
 		t.Fatalf("REST customer: %+v, want %s with %d orders", rc, customer, truthOrders)
 	}
@@ -89,11 +97,11 @@ func TestEndToEnd(t *testing.T) {
 		ItemID     string `json:"itemId"`
 		OrderCount string `json:"orderCount"`
 	}
-	getJSON(t, "http://"+httpAddr+"/v1/items/100001", 200, &ri)
+	getJSON(t, key, "http://"+httpAddr+"/v1/items/100001", 200, &ri)
 	if ri.ItemID != "100001" || ri.OrderCount == "" {
 		t.Fatalf("REST item: %+v", ri)
 	}
-	getJSON(t, "http://"+httpAddr+"/v1/customers/no-such-customer", 404, nil)
+	getJSON(t, key, "http://"+httpAddr+"/v1/customers/no-such-customer", 404, nil)
 
 	// A second training run (as of an earlier date) is served without a restart.
 	if _, _, err := runCLI(t, "", "train", "--orders", orders, "--data-dir", data, "--as-of", "2025-06-01"); err != nil {
@@ -130,6 +138,14 @@ func TestEndToEnd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// withBearer makes a client send key as "authorization: Bearer" metadata
+// with every unary call.
+func withBearer(key string) grpc.DialOption {
+	return grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key), method, req, reply, cc, opts...)
+	})
 }
 
 // busiestCustomer returns the customer with the most orders in a truth file.
@@ -178,10 +194,18 @@ func waitListening(t *testing.T, logs *lockedBuffer, done chan error) (grpcAddr,
 	}
 }
 
-// getJSON GETs url, checks the status and decodes the body into v (if not nil).
-func getJSON(t *testing.T, url string, code int, v any) {
+// getJSON GETs url with an API key (none if empty), checks the status and
+// decodes the body into v (if not nil).
+func getJSON(t *testing.T, key, url string, code int, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,7 @@ func commands() []command {
 		{"models", "list, show, activate or delete model bundles", runModels},
 		{"export", "export customer lists (tiers, segments) as CSV or JSON Lines", runExport},
 		{"serve", "serve the active bundle over gRPC and REST", runServe},
+		{"keys", "create and list API keys for serve (--keys-file)", runKeys},
 		{"demo", "train on the bundled Online Retail data and serve it on localhost", runDemo},
 		{"version", "print the version", runVersion},
 	}

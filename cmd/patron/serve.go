@@ -15,19 +15,32 @@ import (
 // runServe serves the active bundle of a data directory over gRPC and REST
 // until it is interrupted, switching to newly activated bundles by itself.
 func runServe(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlagSet("serve", "serve --data-dir DIR [flags]",
-		`  patron serve --data-dir patron-data
-  curl localhost:8080/v1/customers/12347         # then, from another terminal
-  grpcurl -plaintext localhost:9090 list
-  patron serve --data-dir /var/lib/patron --grpc-addr :9090 --http-addr :8080 --encryption-key-file /etc/patron/bundle.key`)
+	fs := a.newFlagSet("serve", "serve --data-dir DIR (--keys-file FILE | --insecure-no-auth) [flags]",
+		`  patron keys new --name crm --scopes customers:read --keys-file keys.txt   # prints the key once
+  patron serve --data-dir patron-data --keys-file keys.txt
+  curl -H "Authorization: Bearer $KEY" localhost:8080/v1/customers/12347   # then, from another terminal
+  grpcurl -plaintext -H "authorization: Bearer $KEY" -d '{"customer_id":"12347"}' localhost:9090 patron.v1.CustomerService/GetCustomer
+  grpcurl -plaintext localhost:9090 list                                    # reflection and health need no key
+  patron serve --data-dir patron-data --insecure-no-auth                    # no access control: loopback only
+  patron serve --data-dir /var/lib/patron --grpc-addr :9090 --http-addr :8080 --keys-file /etc/patron/keys.txt --encryption-key-file /etc/patron/bundle.key`)
 	var sf storeFlags
 	sf.register(fs)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9090", "address to serve gRPC on (host:port; :9090 for all interfaces)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "address to serve REST, /healthz, /readyz and /openapi.json on")
 	poll := fs.Duration("poll", time.Second, "how often to check for a newly activated bundle")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error (debug logs the key name of every call)")
+	keysFile := fs.String("keys-file", "", "file of API key hashes and scopes, as written by 'patron keys new'; required unless --insecure-no-auth")
+	noAuth := fs.Bool("insecure-no-auth", false, "serve without API keys: every caller reads all customer data; refused unless both addresses are loopback")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	switch {
+	case *keysFile != "" && *noAuth:
+		return usageError{"--keys-file and --insecure-no-auth: give one, not both"}
+	case *keysFile == "" && !*noAuth:
+		return usageError{"serve: no --keys-file: API keys protect customer data; create one with " +
+			"`patron keys new --name NAME --scopes recommend --keys-file keys.txt` and pass --keys-file keys.txt, " +
+			"or pass --insecure-no-auth to serve without access control on a loopback address"}
 	}
 	if *poll <= 0 {
 		return usageError{fmt.Sprintf("--poll %s: give a positive duration such as 1s", *poll)}
@@ -37,6 +50,14 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return usageError{fmt.Sprintf("--log-level %q: use debug, info, warn or error", *logLevel)}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+
+	var keys *serving.KeySet
+	if *keysFile != "" {
+		var err error
+		if keys, err = serving.LoadKeys(*keysFile); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 
 	reg, err := sf.open(0)
 	if err != nil {
@@ -55,6 +76,27 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		gl.Close()
 		return fmt.Errorf("serve: listen for HTTP: %w (is another server running? choose another --http-addr)", err)
 	}
-	srv := serving.New(reg, serving.Options{Poll: *poll, Logger: logger})
+	if *noAuth {
+		// Checked on the bound addresses, so names (localhost) are resolved
+		// as the listener resolved them and ":9090" counts as all interfaces.
+		for _, l := range []struct {
+			flag, given string
+			lis         net.Listener
+		}{{"--grpc-addr", *grpcAddr, gl}, {"--http-addr", *httpAddr, hl}} {
+			if !isLoopback(l.lis.Addr()) {
+				gl.Close()
+				hl.Close()
+				return usageError{fmt.Sprintf("--insecure-no-auth is refused on %s %s (listening on %s, not a loopback address): "+
+					"serve with --keys-file, or listen on 127.0.0.1", l.flag, l.given, l.lis.Addr())}
+			}
+		}
+	}
+	srv := serving.New(reg, serving.Options{Poll: *poll, Logger: logger, Keys: keys, InsecureNoAuth: *noAuth})
 	return srv.Serve(ctx, gl, hl)
+}
+
+// isLoopback reports whether a listener's address is a loopback one.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

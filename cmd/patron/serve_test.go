@@ -48,7 +48,8 @@ func TestServeHelpShowsExample(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("serve --help: %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"Examples:", "patron serve --data-dir patron-data", "-grpc-addr", "-http-addr", "-poll", "-encryption-key-file"} {
+	for _, want := range []string{"Examples:", "patron serve --data-dir patron-data --keys-file keys.txt", "patron keys new", `"Authorization: Bearer $KEY"`,
+		"-grpc-addr", "-http-addr", "-poll", "-encryption-key-file", "-keys-file", "-insecure-no-auth"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, stderr.String())
 		}
@@ -63,7 +64,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"--grpc-addr"},
 	} {
 		a := &app{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader(""), version: "test"}
-		err := a.main(context.Background(), append([]string{"serve", "--data-dir", t.TempDir()}, args...))
+		err := a.main(context.Background(), append([]string{"serve", "--data-dir", t.TempDir(), "--insecure-no-auth"}, args...))
 		var ue usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("serve %v: %v, want a usage error", args, err)
@@ -78,14 +79,15 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 	defer l.Close()
 	a := &app{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader(""), version: "test"}
-	err = a.main(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--grpc-addr", "127.0.0.1:0", "--http-addr", l.Addr().String()})
+	err = a.main(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--insecure-no-auth", "--grpc-addr", "127.0.0.1:0", "--http-addr", l.Addr().String()})
 	if err == nil || !strings.Contains(err.Error(), "choose another --http-addr") {
 		t.Errorf("serve on a taken port: %v, want an error naming --http-addr", err)
 	}
 }
 
-// TestServeEndToEnd trains with `patron train`, then runs `patron serve` on
-// loopback ports and queries it over REST until it is stopped.
+// TestServeEndToEnd trains with `patron train`, makes keys with `patron keys
+// new`, then runs `patron serve --keys-file` on loopback ports and queries it
+// over REST with the printed keys until it is stopped.
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	orders := filepath.Join(dir, "orders.csv")
@@ -97,6 +99,15 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := a.main(context.Background(), []string{"train", "--orders", orders, "--data-dir", data}); err != nil {
 		t.Fatalf("patron train: %v", err)
 	}
+	keysFile := filepath.Join(dir, "keys.txt")
+	newKey := func(name, scopes string) string {
+		out, _, err := runCLI(t, "", "keys", "new", "--name", name, "--scopes", scopes, "--keys-file", keysFile)
+		if err != nil {
+			t.Fatalf("keys new %s: %v", name, err)
+		}
+		return strings.TrimSpace(out)
+	}
+	crm, shop := newKey("crm", "customers:read"), newKey("shop1", "recommend")
 
 	logs := &lockedBuffer{}
 	a = &app{stdout: io.Discard, stderr: logs, stdin: strings.NewReader(""), version: "test"}
@@ -104,7 +115,8 @@ func TestServeEndToEnd(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- a.main(ctx, []string{"serve", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--poll", "50ms"})
+		done <- a.main(ctx, []string{"serve", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--poll", "50ms",
+			"--keys-file", keysFile, "--log-level", "debug"})
 	}()
 
 	_, httpAddr := waitListening(t, logs, done)
@@ -112,15 +124,23 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("log does not name the loaded version:\n%s", logs)
 	}
 	for _, c := range []struct {
-		path string
-		code int
-		want string
+		path, key string
+		code      int
+		want      string
 	}{
-		{"/readyz", 200, `"model_version":1`},
-		{"/v1/customers/c1", 200, `"orderCount":"2"`},
-		{"/v1/customers/nobody", 404, `not found`},
+		{"/readyz", "", 200, `"model_version":1`},
+		{"/v1/customers/c1", crm, 200, `"orderCount":"2"`},
+		{"/v1/customers/nobody", crm, 404, `not found`},
+		{"/v1/customers/c1", "", 401, `no API key`},
+		{"/v1/customers/c1", shop, 403, `API key \"shop1\" (scopes: recommend) may not call`},
+		{"/v1/items/i1", shop, 200, `"itemId":"i1"`},
+		{"/v1/items/i1", crm, 403, `needs scope \"recommend\"`},
 	} {
-		resp, err := http.Get("http://" + httpAddr + c.path)
+		req, _ := http.NewRequest("GET", "http://"+httpAddr+c.path, nil)
+		if c.key != "" {
+			req.Header.Set("Authorization", "Bearer "+c.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +160,50 @@ func TestServeEndToEnd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("patron serve did not stop within 10s of the interrupt")
 	}
-	if !strings.Contains(logs.String(), "msg=stopped") {
-		t.Errorf("log does not report the stop:\n%s", logs)
+	out := logs.String()
+	if !strings.Contains(out, "msg=stopped") {
+		t.Errorf("log does not report the stop:\n%s", out)
+	}
+	if strings.Contains(out, crm) || strings.Contains(out, shop) {
+		t.Errorf("a key is in the log:\n%s", out)
+	}
+	for _, want := range []string{"msg=\"access control on\" keys=2", "msg=\"request authorized\" key=crm", "msg=\"request refused\" method=/patron.v1.CustomerService/GetCustomer reason=\"missing scope\" key=shop1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestServeAccessControlFlags: serve needs --keys-file or --insecure-no-auth,
+// not both, and --insecure-no-auth only on loopback addresses.
+func TestServeAccessControlFlags(t *testing.T) {
+	dir := t.TempDir()
+	badKeys := filepath.Join(dir, "bad-keys.txt")
+	os.WriteFile(badKeys, []byte("# keys\nshop1 recommend nothex\n"), 0o600)
+	for _, c := range []struct {
+		args  []string
+		usage bool
+		want  []string
+	}{
+		{nil, true, []string{"no --keys-file", "patron keys new --name NAME --scopes recommend --keys-file keys.txt", "--insecure-no-auth"}},
+		{[]string{"--keys-file", badKeys, "--insecure-no-auth"}, true, []string{"give one, not both"}},
+		{[]string{"--insecure-no-auth", "--grpc-addr", "0.0.0.0:0"}, true, []string{"--insecure-no-auth is refused on --grpc-addr 0.0.0.0:0", "not a loopback address", "--keys-file"}},
+		{[]string{"--insecure-no-auth", "--http-addr", ":0"}, true, []string{"--insecure-no-auth is refused on --http-addr :0"}},
+		{[]string{"--keys-file", filepath.Join(dir, "missing.txt")}, false, []string{"missing.txt", "patron keys new"}},
+		{[]string{"--keys-file", badKeys}, false, []string{"bad-keys.txt line 2: hash field is 6 characters"}},
+	} {
+		a := &app{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader(""), version: "test"}
+		args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"), "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, c.args...)
+		err := a.main(context.Background(), args)
+		var ue usageError
+		if err == nil || errors.As(err, &ue) != c.usage {
+			t.Errorf("serve %v: %v, want an error (usage error: %v)", c.args, err, c.usage)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("serve %v: %v, want %q in it", c.args, err, w)
+			}
+		}
 	}
 }

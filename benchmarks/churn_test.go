@@ -24,7 +24,7 @@ func BenchmarkChurnOnlineRetail(b *testing.B) {
 	asOf := time.Date(2011, 9, 9, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := training.EvaluateChurn(ds, asOf, 90, 1); err != nil {
+		if _, err := training.EvaluateChurn(ds, asOf, dayAfterLast(ds), 90, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -45,7 +45,7 @@ func BenchmarkChurn1M(b *testing.B) {
 	asOf := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := training.EvaluateChurn(ds, asOf, 90, 1); err != nil {
+		if _, err := training.EvaluateChurn(ds, asOf, dayAfterLast(ds), 90, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,4 +53,10 @@ func BenchmarkChurn1M(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MB")
+}
+
+// dayAfterLast is midnight UTC after the last order of ds.
+func dayAfterLast(ds *features.Dataset) time.Time {
+	l := ds.Summary.Last
+	return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, time.UTC)
 }

@@ -88,7 +88,7 @@ func churnFeatures(ds *features.Dataset, cutoff time.Time, horizon int) (*featur
 	for i := range p {
 		p[i] = math.NaN()
 	}
-	if sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: cutoff.AddDate(0, 0, -1)}); err == nil {
+	if sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: cutoff.AddDate(0, 0, -1), Location: cutoff.Location()}); err == nil {
 		if m, err := btyd.Fit(sum, btyd.FitOptions{}); err == nil {
 			scores, err := m.ScoreAll(sum, btyd.CLVOptions{HorizonDays: float64(horizon)}, 0)
 			if err != nil {
@@ -215,11 +215,18 @@ func fitChurn(fit, val churnWindow, seed uint64) ([]*scorer, []ChurnCandidate, e
 
 // EvaluateChurn runs the churn protocol at as-of asOf: models fitted and
 // chosen on windows before asOf, tested on the labels of [asOf, asOf+H).
-func EvaluateChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64) (ChurnEvaluation, error) {
+func EvaluateChurn(ds *features.Dataset, asOf, end time.Time, horizon int, seed uint64) (ChurnEvaluation, error) {
 	ev := ChurnEvaluation{AsOf: asOf, HorizonDays: horizon}
 	if horizon <= 0 {
 		return ev, errors.New("churn: the horizon must be at least one day")
 	}
+	// The test labels need the whole window [asOf, asOf+H) inside the data,
+	// or customers would count as churned because the data ran out.
+	if testEnd := asOf.AddDate(0, 0, horizon); testEnd.After(end) {
+		return ev, fmt.Errorf("churn: the test window %s to %s runs past the data (it ends %s): use an as-of date on or before %s or a shorter horizon",
+			asOf.Format(time.DateOnly), testEnd.Format(time.DateOnly), end.Format(time.DateOnly), end.AddDate(0, 0, -horizon).Format(time.DateOnly))
+	}
+	ds = ds.Before(end)
 	past := ds.Before(asOf)
 	fitW, err := churnWindowAt(past, asOf.AddDate(0, 0, -2*horizon), horizon)
 	if err != nil {
@@ -317,16 +324,22 @@ func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, 
 }
 
 func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer, rep ChurnReport) (ChurnReport, error) {
+	// The validation labels need the whole window [A-H, A): an as-of date
+	// beyond the day after the last order would count the missing days as
+	// churn.
+	if last := ds.Summary.Last; !last.IsZero() && asOf.After(last.AddDate(0, 0, 1)) {
+		return rep, fmt.Errorf("%w: the as-of date %s is more than a day after the last order (%s), so the validation window's labels would be cut short", churn.ErrNoModel, asOf.Format(time.DateOnly), last.Format(time.DateOnly))
+	}
 	fitW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -2*horizon), horizon)
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("%w: %v", churn.ErrNoModel, err)
 	}
 	valW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -horizon), horizon)
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("%w: %v", churn.ErrNoModel, err)
 	}
 	if len(fitW.f.Customers) < 50 || len(valW.f.Customers) < 50 {
-		return rep, fmt.Errorf("churn: %d and %d customers in the fit and validation windows: too few to learn from (history shorter than 2 x %d days?)", len(fitW.f.Customers), len(valW.f.Customers), horizon)
+		return rep, fmt.Errorf("%w: %d and %d customers in the fit and validation windows: too few to learn from (history shorter than 2 x %d days?)", churn.ErrNoModel, len(fitW.f.Customers), len(valW.f.Customers), horizon)
 	}
 	models, cands, err := fitChurn(fitW.sample(MaxChurnFitRows, seed), valW.sample(MaxChurnFitRows, seed+1), seed)
 	if err != nil {

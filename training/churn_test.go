@@ -3,11 +3,14 @@ package training
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/features/synth"
+	"github.com/patron-crm/patron/models/churn"
 )
 
 // TestChurnOnGeneratedData: on a BG/NBD-like history with real dropout, the
@@ -25,7 +28,7 @@ func TestChurnOnGeneratedData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := EvaluateChurn(ds, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), 90, 1)
+	ev, err := EvaluateChurn(ds, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), cfg.End, 90, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,3 +50,30 @@ func TestChurnOnGeneratedData(t *testing.T) {
 		t.Fatalf("seasonal index %.3f on data generated without seasons", s)
 	}
 }
+
+// TestChurnRefusesCensoredWindows: a test window that runs past the data
+// would count the missing days as churn; the evaluation refuses it, and
+// training at an as-of date after the data skips churn with the reason.
+func TestChurnRefusesCensoredWindows(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 600, 30, 3, 5
+	var buf bytes.Buffer
+	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EvaluateChurn(ds, cfg.End.AddDate(0, 0, -30), cfg.End, 90, 1); err == nil || !strings.Contains(err.Error(), "runs past the data") {
+		t.Fatalf("censored test window: %v", err)
+	}
+	_, _, err = trainChurn(ds, cfg.End.AddDate(0, 3, 0), 90, 1, churn.DefaultThresholds, nil, discard{})
+	if !errors.Is(err, churn.ErrNoModel) || !strings.Contains(err.Error(), "after the last order") {
+		t.Fatalf("as-of after the data: %v", err)
+	}
+}
+
+type discard struct{}
+
+func (discard) Put(string, []byte, []byte) error { return nil }

@@ -46,7 +46,7 @@ func EvaluateValue(ds *features.Dataset, cal, end time.Time) (ValueEvaluation, e
 	if !cal.Before(end) {
 		return ev, fmt.Errorf("evaluate value: calibration end %s must be before the holdout end %s", cal.Format(time.DateOnly), end.Format(time.DateOnly))
 	}
-	sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: cal.AddDate(0, 0, -1), Unit: btyd.Day})
+	sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: cal.AddDate(0, 0, -1), Unit: btyd.Day, Location: cal.Location()})
 	if err != nil {
 		return ev, err
 	}
@@ -126,7 +126,10 @@ func accuracy(name, qty string, pred, act []float64) ForecastAccuracy {
 	if n > 0 {
 		a.MAE /= n
 		cov := spa/n - (sp/n)*(sa/n)
-		a.Pearson = cov / math.Sqrt((spp/n-(sp/n)*(sp/n))*(saa/n-(sa/n)*(sa/n)))
+		// Undefined (reported as 0) when predictions or actuals are constant.
+		if den := (spp/n - (sp/n)*(sp/n)) * (saa/n - (sa/n)*(sa/n)); den > 0 {
+			a.Pearson = cov / math.Sqrt(den)
+		}
 	}
 	return a
 }

@@ -238,14 +238,17 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 			return res, err
 		}
 	}
-	if err != nil {
+	switch {
+	case err != nil && !errors.Is(err, churn.ErrNoModel):
+		return res, err
+	case err != nil:
 		// Like the value model: a short history cannot support a churn
 		// model, and the bundle says why instead of failing.
 		res.ChurnSkipped = err.Error()
 		if err := b.SetMetrics("churn", map[string]string{"skipped": err.Error()}); err != nil {
 			return res, err
 		}
-	} else {
+	default:
 		if err := b.SetMetrics("churn", churnRep); err != nil {
 			return res, err
 		}

@@ -97,7 +97,8 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if end.IsZero() {
-		end = time.Date(ds.Summary.Last.Year(), ds.Summary.Last.Month(), ds.Summary.Last.Day()+1, 0, 0, 0, 0, opts.Location)
+		lt := ds.Summary.Last.In(opts.Location)
+		end = time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, opts.Location)
 	}
 	var report struct {
 		Recs  *training.RecsEvaluation  `json:"recommendations,omitempty"`
@@ -125,7 +126,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	if doChurn {
 		p.Printf("evaluating churn: as of %s, horizon %d days", churnAsOf.Format(time.DateOnly), *horizon)
-		ev, err := training.EvaluateChurn(ds, churnAsOf, *horizon, 1)
+		ev, err := training.EvaluateChurn(ds, churnAsOf, end, *horizon, 1)
 		if err != nil {
 			p.Done()
 			return err

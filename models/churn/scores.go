@@ -152,6 +152,11 @@ type Scores struct {
 // ErrNoScores means the bundle has no churn scores.
 var ErrNoScores = errors.New("no churn model")
 
+// ErrNoModel means the data cannot support a churn model (a history too
+// short for the fit and validation windows, too few customers); training
+// then publishes the bundle without one and says why.
+var ErrNoModel = errors.New("no churn model can be fitted")
+
 // OpenScores reads the churn meta of a bundle; notFound tells whether an
 // error means the record is absent.
 func OpenScores(st Store, notFound func(error) bool) (*Scores, error) {
@@ -216,7 +221,7 @@ func Reason(name string, v float64, row, medians map[string]float64) string {
 	case "recency_days", "recency_over_gap":
 		gap := row["mean_gap_days"]
 		days := int(math.Round(row["recency_days"]))
-		if gap >= 1 && row["recency_over_gap"] >= 1.5 {
+		if gap >= 1 && row["frequency"] >= 2 && row["recency_over_gap"] >= 1.5 {
 			return fmt.Sprintf("no order for %d days, %.1fx their usual gap of %s", days, row["recency_over_gap"], plural(int(math.Round(gap)), "day", "days"))
 		}
 		return fmt.Sprintf("no order for %d days", days)

@@ -134,8 +134,11 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	if err := opts.Tiers.Validate(); err != nil {
 		return nil, err
 	}
-	through := asOf.AddDate(0, 0, -1) // the last day with orders, inclusive
-	sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: through, Unit: btyd.Day})
+	if !asOf.After(ds.Summary.Last) {
+		ds = ds.Before(asOf) // nothing on or after the as-of date may leak in
+	}
+	through := asOf.AddDate(0, 0, -1) // the last day with orders, inclusive, in asOf's time zone
+	sum, err := btyd.Summarize(ds, btyd.SummaryOptions{Through: through, Unit: btyd.Day, Location: asOf.Location()})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoModel, err)
 	}

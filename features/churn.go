@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/patron-crm/patron/internal/stats"
 )
 
 // Churn features describe each customer's behaviour before a cutoff date,
@@ -280,8 +282,7 @@ func medianCustomerGap(ds *Dataset, customers []int32, cut int64) float64 {
 	if len(means) == 0 {
 		return 30
 	}
-	slices.Sort(means)
-	return means[len(means)/2]
+	return stats.Median(means)
 }
 
 // floorDay is the UTC day number of Unix time t.

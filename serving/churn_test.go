@@ -3,12 +3,15 @@ package serving
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
 	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
+	"github.com/patron-crm/patron/training"
 )
 
 // TestCustomerChurnEndpoints: churn scores over gRPC and REST from a bundle
@@ -90,4 +93,32 @@ func TestCustomerChurnEndpoints(t *testing.T) {
 	checkGRPCError(t, err, codes.InvalidArgument, "customer_ids")
 	code, body := ts.get(t, "/v1/customers/nobody/churn")
 	checkRESTError(t, "unknown customer", code, body, http.StatusNotFound, codes.NotFound, "nobody")
+}
+
+// TestListsWithoutChurn: on a bundle with a value model but no churn model,
+// lists by risk band or value at risk are FAILED_PRECONDITION, not empty.
+func TestListsWithoutChurn(t *testing.T) {
+	reg := openRegistry(t)
+	path := filepath.Join(t.TempDir(), "orders.csv")
+	if err := os.WriteFile(path, []byte(valueShopCSV(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A horizon longer than the history leaves no window to fit churn on.
+	res, err := training.Train(context.Background(), reg, training.Config{Orders: path, AsOf: valueAsOf, Seed: 1, ChurnHorizonDays: 400})
+	if err != nil || res.ChurnSkipped == "" || res.Value == nil {
+		t.Fatalf("train: %v; churn skipped %q, value %v", err, res.ChurnSkipped, res.Value != nil)
+	}
+	ts := start(t, reg, Options{})
+	ts.waitVersion(t, res.Manifest.Version)
+	cs := ts.customers()
+	ctx := context.Background()
+	if _, err := cs.ListCustomers(ctx, &patronv1.ListCustomersRequest{Tier: "gold"}); err != nil {
+		t.Fatalf("plain list: %v", err)
+	}
+	for _, req := range []*patronv1.ListCustomersRequest{{RiskBand: "high"}, {OrderBy: "value_at_risk"}, {OrderBy: "churn_probability"}} {
+		_, err := cs.ListCustomers(ctx, req)
+		checkGRPCError(t, err, codes.FailedPrecondition, "no churn scores")
+	}
+	_, err = cs.GetCustomerChurn(ctx, &patronv1.GetCustomerChurnRequest{CustomerId: "vip/1 ü?"})
+	checkGRPCError(t, err, codes.FailedPrecondition, "no churn model")
 }

@@ -88,8 +88,13 @@ func (c *customerService) ListCustomers(ctx context.Context, req *patronv1.ListC
 		return nil, err
 	}
 	defer c.s.release(l)
-	pg, err := l.values.List(value.ListRequest{Tier: req.GetTier(), Segment: req.GetSegment(), RiskBand: req.GetRiskBand(), OrderBy: req.GetOrderBy(),
-		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})
+	lr := value.ListRequest{Tier: req.GetTier(), Segment: req.GetSegment(), RiskBand: req.GetRiskBand(), OrderBy: req.GetOrderBy(),
+		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	if value.NeedsChurn(lr) && !l.values.HasChurn() {
+		return nil, status.Errorf(codes.FailedPrecondition, "model bundle v%d has no churn scores, so risk_band and order_by %q are unavailable: %s",
+			l.manifest.Version, lr.OrderBy, l.churnMissing)
+	}
+	pg, err := l.values.List(lr)
 	if err != nil {
 		return nil, c.valueError("", l, err)
 	}

@@ -36,7 +36,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	orderBy := fs.String("order-by", value.OrderByCLV, "order, descending: clv, historic_value, p_alive, expected_orders, days_since_last_order, value_at_risk, churn_probability")
 	format := fs.String("format", "csv", "csv or jsonl")
 	out := fs.String("out", "-", "output file (- = standard output)")
-	horizon := fs.Int("horizon-days", 0, "prediction horizon in days (default: the bundle's, 365)")
+	horizon := fs.Int("horizon-days", 0, "prediction horizon in days (default: the bundle's, 365); the order still follows the default horizon's values")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -63,6 +63,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	req := value.ListRequest{Tier: *tier, Segment: *segment, RiskBand: *riskBand, OrderBy: *orderBy, PageSize: value.MaxPageSize}
 	if _, err := vals.List(value.ListRequest{Tier: *tier, Segment: *segment, RiskBand: *riskBand, OrderBy: *orderBy, PageSize: 1}); err != nil {
 		return usageError{err.Error()}
+	}
+	if value.NeedsChurn(req) && !vals.HasChurn() {
+		return fmt.Errorf("export: bundle %d has no churn scores (see `patron models show %d`, metrics.churn), so --risk-band and --order-by %s are unavailable", v, v, *orderBy)
 	}
 	if _, err := vals.CheckHorizon(*horizon); err != nil {
 		return usageError{err.Error()}

@@ -33,11 +33,19 @@ func OrderedPut(n int, encode Encoder, put func(key, val []byte) error) error {
 		free <- w
 	}
 	done := make(chan struct{})
+	// ahead bounds the batches encoded but not yet put, so a slow writer
+	// holds back the encoders instead of letting a whole table pile up.
+	ahead := make(chan struct{}, 2*workers)
 	var wg sync.WaitGroup // the dispatcher and the workers it starts
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for b := 0; b < nb; b++ {
+			select {
+			case ahead <- struct{}{}:
+			case <-done:
+				return
+			}
 			var w int
 			select {
 			case w = <-free:
@@ -70,6 +78,7 @@ func OrderedPut(n int, encode Encoder, put func(key, val []byte) error) error {
 	}()
 	for b := 0; b < nb; b++ {
 		buf := <-out[b]
+		<-ahead
 		for len(buf) > 0 {
 			kl, n1 := binary.Uvarint(buf)
 			k := buf[n1 : n1+int(kl)]

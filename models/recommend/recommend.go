@@ -102,9 +102,11 @@ type Recommender struct {
 
 	cat                         catalog
 	personal, similar, together *itemsim.Neighbours
-	popular, trending           *popular.Model
-	hist                        historySource
-	scratch                     scratchPool
+	// trending fills lists and answers cold starts: the decayed ranking,
+	// or plain popularity for the popularity baseline.
+	popular, decayed, trending *popular.Model
+	hist                       historySource
+	scratch                    scratchPool
 }
 
 // catalog holds the items in the bundle's dense order.
@@ -167,7 +169,8 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 		return nil, err
 	}
 	m.popular = popular.Fit(ds, asOf, 0)
-	m.trending = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
+	m.decayed = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
+	m.trending = m.decayed
 	if p.Personal == ModelPopular {
 		m.trending = m.popular // the baseline is plain popularity
 	}
@@ -209,7 +212,8 @@ func fitPersonal(ds *features.Dataset, asOf time.Time, p *Params, fellBack *stri
 // m must come from Fit.
 func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	dh := m.hist.(*datasetHistories)
-	c := &Recommender{AsOf: m.AsOf, Params: p, cat: m.cat, similar: m.similar, together: m.together, popular: m.popular, trending: m.trending}
+	c := &Recommender{AsOf: m.AsOf, Params: p, cat: m.cat, similar: m.similar, together: m.together,
+		popular: m.popular, decayed: m.decayed, trending: m.decayed}
 	var err error
 	if c.personal, err = fitPersonal(dh.ds, m.AsOf, &c.Params, &c.FellBack); err != nil {
 		return nil, err
@@ -237,7 +241,7 @@ func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommend
 func (m *Recommender) WithParams(p Params) *Recommender {
 	dh := m.hist.(*datasetHistories)
 	c := &Recommender{AsOf: m.AsOf, Params: m.Params, FellBack: m.FellBack, cat: m.cat,
-		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, trending: m.trending}
+		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, trending: m.trending}
 	c.Params.HistoryHalfLife, c.Params.RebuyWeight, c.Params.BuyAgain = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain
 	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params)
 	c.scratch.n = m.scratch.n

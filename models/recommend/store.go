@@ -139,6 +139,7 @@ func Open(st Store) (*Recommender, error) {
 	if m.trending, err = popular.Load(st, "trending", n); err != nil {
 		return nil, err
 	}
+	m.decayed = m.trending
 	m.hist = &storeHistories{st: st, nItems: n}
 	m.scratch.n = n
 	return m, nil

@@ -106,7 +106,7 @@ func (s Seasonality) Index(from time.Time, days int) float64 {
 		return total / float64(trading)
 	}
 	// The whole months of the year before from that the data holds, with
-	// their rates, and a least-squares line through them (the trend).
+	// their rates, and a robust (Theil-Sen) line through them (the trend).
 	f := dayNumber(from.Unix())
 	type month struct {
 		start int64

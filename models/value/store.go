@@ -50,10 +50,12 @@ type Value struct {
 
 // Values answers customer-value queries from a bundle. Safe for concurrent use.
 type Values struct {
-	st      Store
-	meta    meta
-	ix      *index
-	version int64
+	// hasChurn is set when any customer carries a churn score.
+	hasChurn bool
+	st       Store
+	meta     meta
+	ix       *index
+	version  int64
 	// seasonal caches the seasonal index by horizon: it scans the daily
 	// profile, and a handful of horizons are asked again and again.
 	seasonal sync.Map // int -> float64
@@ -104,6 +106,9 @@ func Open(st Store, version int64) (*Values, error) {
 			churn: rec.ChurnProbability, atRisk: rec.ValueAtRisk, clv: rec.Score.CLV,
 			historic: rec.Score.HistoricValue, pAlive: rec.Score.PAlive, expected: rec.Score.ExpectedOrders, since: rec.DaysSince})
 		ix.counts[rec.Tier][rec.Segment]++
+		if rec.RiskBand != NoRisk {
+			v.hasChurn = true
+		}
 		return nil
 	})
 	if err != nil {
@@ -111,6 +116,15 @@ func Open(st Store, version int64) (*Values, error) {
 	}
 	v.ix = ix
 	return v, nil
+}
+
+// HasChurn reports whether the customers carry churn scores, so lists can
+// filter by risk band and order by value at risk or churn probability.
+func (v *Values) HasChurn() bool { return v.hasChurn }
+
+// NeedsChurn reports whether a list request filters or orders by churn.
+func NeedsChurn(req ListRequest) bool {
+	return req.RiskBand != "" || req.OrderBy == OrderByValueAtRisk || req.OrderBy == OrderByChurn
 }
 
 // AsOf is the training date.

@@ -70,6 +70,10 @@ func runDemo(ctx context.Context, a *app, args []string) error {
   curl -s '%[1]s/v1/items/%[3]s/similar?limit=5'
   curl -s -X POST %[1]s/v1/recommendations:basket -d '{"itemIds":["%[6]s"],"limit":5}'
   curl -s '%[1]s/v1/items:popular?limit=5'
+  curl -s '%[1]s/v1/customers/%[2]s/value?horizon_days=90'
+  curl -s %[1]s/v1/customers/%[2]s/churn
+  curl -s '%[1]s/v1/customers?tier=platinum&page_size=5'
+  curl -s '%[1]s/v1/customers?risk_band=high&order_by=value_at_risk&page_size=5'
   curl -s %[1]s/v1/customers/no-such-customer        (404 with a message)
   grpcurl -plaintext %[4]s list
   grpcurl -plaintext -d '{"customer_id":"%[5]s"}' %[4]s patron.v1.CustomerService/GetCustomer

@@ -98,6 +98,7 @@ import (
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -398,10 +399,14 @@ func FormatKeyLine(name string, scopes []Scope, key string) string {
 // authHint tells a caller how to send a key.
 const authHint = `send an API key as gRPC metadata "authorization: Bearer <key>" or the HTTP header "Authorization: Bearer <key>" (keys are made with ` + "`patron keys new`" + `)`
 
-// authorizer checks calls against a key set.
+// authorizer checks calls against a key set and each key's rate limit.
+// Without keys (keys nil) every call is admitted as the anonymous caller "",
+// subject to the rate limit only.
 type authorizer struct {
-	keys *KeySet
-	log  *slog.Logger
+	keys    *KeySet
+	log     *slog.Logger
+	limiter *limiter               // nil: no rate limit
+	limited *prometheus.CounterVec // calls refused by the limit, by key; may be nil
 }
 
 // check decides a call of fullMethod from the authorization metadata in ctx
@@ -411,6 +416,9 @@ func (a *authorizer) check(ctx context.Context, fullMethod string) error {
 	need := RequiredScope(fullMethod)
 	if need == "" {
 		return nil
+	}
+	if a.keys == nil {
+		return a.limit(ctx, fullMethod, "")
 	}
 	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	var token string
@@ -442,7 +450,7 @@ func (a *authorizer) check(ctx context.Context, fullMethod string) error {
 	if a.log.Enabled(ctx, slog.LevelDebug) {
 		a.log.DebugContext(ctx, "request authorized", "key", k.name, "method", fullMethod)
 	}
-	return nil
+	return a.limit(ctx, fullMethod, k.name)
 }
 
 func (a *authorizer) deny(ctx context.Context, method, key, reason string, err error) error {
@@ -493,11 +501,14 @@ func restHeaderMatcher(key string) (string, bool) {
 }
 
 // restErrorHandler is the gateway's error handler: the default, except that
-// a 401 carries the RFC 6750 challenge `WWW-Authenticate: Bearer
+// a 429 carries Retry-After (see ratelimit.go) and a 401 carries the RFC 6750 challenge `WWW-Authenticate: Bearer
 // realm="patron"` (the default puts the error message there).
 func restErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if status.Code(err) == codes.Unauthenticated {
+	switch st := status.Convert(err); st.Code() {
+	case codes.Unauthenticated:
 		w = challengeWriter{w}
+	case codes.ResourceExhausted:
+		setRetryAfter(w, st)
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

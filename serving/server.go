@@ -24,10 +24,18 @@
 // A server runs without keys only when Options.InsecureNoAuth says so. The
 // design, the keys file format and how REST headers reach the check are
 // described at the top of auth.go.
+//
+// # Operations
+//
+// Prometheus metrics are served at /metrics (admin only with keys; see
+// metrics.go), each key has a token-bucket rate limit when Options.RateLimit
+// is set (ratelimit.go), and Options.TLS puts both listeners behind TLS
+// (tls.go).
 package serving
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +48,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -66,6 +75,17 @@ type Options struct {
 	// InsecureNoAuth serves every caller without a key: for local demos
 	// and tests only (the patron command allows it on loopback only).
 	InsecureNoAuth bool
+	// RateLimit is the calls per second each API key may make (0: no
+	// limit); without keys all callers share one limit (see ratelimit.go).
+	RateLimit float64
+	// RateBurst is how many calls a key may make at once above RateLimit
+	// (0: one second's worth).
+	RateBurst int
+	// Clock is the time source of the rate limits (default time.Now).
+	Clock func() time.Time
+	// TLS, when set, makes both listeners serve TLS only (see LoadTLS);
+	// nil serves plaintext.
+	TLS *tls.Config
 }
 
 const (
@@ -84,6 +104,9 @@ type Server struct {
 
 	cur     current
 	started atomic.Bool
+	metrics *metrics
+	// auth checks API keys; nil without keys (set by Serve before serving).
+	auth *authorizer
 	// refusal says why no bundle is loaded, for the UNAVAILABLE message and
 	// /readyz; nil when a bundle is loaded or none was tried yet.
 	refusal atomic.Pointer[string]
@@ -112,6 +135,7 @@ func New(reg *registry.Registry, opts Options) *Server {
 		opts.ShutdownTimeout = defaultShutdownTimeout
 	}
 	s := &Server{reg: reg, opts: opts, log: opts.Logger, health: health.NewServer(), kick: make(chan chan struct{})}
+	s.metrics = newMetrics(s)
 	s.setServing(false)
 	return s
 }
@@ -167,18 +191,31 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		httpLis.Close()
 		return errors.New("serving: Options.Keys and Options.InsecureNoAuth are both set; choose one")
 	}
-	gopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.opts.MaxRequestBytes))}
+	// The metrics interceptor runs first, so refused calls are timed and
+	// counted under their status code too.
+	gopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.opts.MaxRequestBytes)),
+		grpc.ChainUnaryInterceptor(s.metrics.unary), grpc.ChainStreamInterceptor(s.metrics.stream)}
 	api := s.services()
 	// REST calls reach the services directly, past gRPC interceptors, so
 	// with keys the gateway gets guarded copies that run the same check.
 	rest := restServices{models: api.models, customers: api.customers, items: api.items, recs: api.recs}
-	if s.opts.Keys != nil {
-		a := &authorizer{keys: s.opts.Keys, log: s.log}
+	a := &authorizer{keys: s.opts.Keys, log: s.log, limited: s.metrics.rateLimited,
+		limiter: newLimiter(s.opts.RateLimit, s.opts.RateBurst, s.opts.Clock)}
+	if a.keys != nil || a.limiter != nil {
+		s.auth = a
 		gopts = append(gopts, grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream))
 		rest = guardServices(api, a)
+	}
+	if s.opts.Keys != nil {
 		s.log.Info("access control on", "keys", s.opts.Keys.Len())
 	} else {
 		s.log.Warn("access control is off (--insecure-no-auth): every caller can read all customer data")
+	}
+	if a.limiter != nil {
+		s.log.Info("rate limits on", "per_key_per_second", a.limiter.rate, "burst", a.limiter.burst)
+	}
+	if s.opts.TLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
 	}
 	gs := grpc.NewServer(gopts...)
 	patronv1.RegisterModelServiceServer(gs, api.models)
@@ -195,13 +232,16 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		return err
 	}
 	hs := &http.Server{
-		Handler:           s.httpHandler(gw),
+		Handler:           s.instrument(s.httpHandler(gw)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.opts.TLS != nil {
+		hs.TLSConfig = s.opts.TLS.Clone()
 	}
 
 	// Load the active bundle before answering, so a server started on a
@@ -217,13 +257,19 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		errc <- nil
 	}()
 	go func() {
-		if err := hs.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if hs.TLSConfig != nil {
+			err = hs.ServeTLS(httpLis, "", "")
+		} else {
+			err = hs.Serve(httpLis)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve HTTP on %s: %w", httpLis.Addr(), err)
 			return
 		}
 		errc <- nil
 	}()
-	s.log.Info("listening", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
+	s.log.Info("listening", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String(), "tls", s.opts.TLS != nil)
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
@@ -244,6 +290,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if old := s.cur.swap(nil); old != nil {
 		s.release(old)
 	}
+	s.metrics.modelVersion.Set(0)
 	s.log.Info("stopped")
 	return serveErr
 }
@@ -323,7 +370,9 @@ func (s *Server) check() {
 	}
 	start := time.Now()
 	l, err := openBundle(s.reg, v)
+	s.metrics.loadDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
+		s.metrics.refusals.Inc()
 		reason := fmt.Sprintf("bundle v%d was refused: %v", v, err)
 		args := []any{"version", int64(v), "data_dir", s.reg.Dir(), "err", err}
 		if old != nil {
@@ -335,6 +384,8 @@ func (s *Server) check() {
 		return
 	}
 	s.cur.swap(l)
+	s.metrics.loads.Inc()
+	s.metrics.modelVersion.Set(float64(v))
 	s.refusal.Store(nil)
 	s.setServing(true)
 	args := []any{"version", int64(v), "as_of", l.manifest.AsOf.Format(time.DateOnly), "load_time", time.Since(start).Round(time.Microsecond)}
@@ -374,7 +425,8 @@ func (s *Server) gateway(ctx context.Context, api restServices) (*runtime.ServeM
 	gw := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
-		runtime.WithErrorHandler(restErrorHandler))
+		runtime.WithErrorHandler(restErrorHandler),
+		runtime.WithMiddlewares(gatewayRoute))
 	if err := patronv1.RegisterModelServiceHandlerServer(ctx, gw, api.models); err != nil {
 		return nil, fmt.Errorf("register REST ModelService: %w", err)
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -22,7 +24,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
   grpcurl -plaintext -H "authorization: Bearer $KEY" -d '{"customer_id":"12347"}' localhost:9090 patron.v1.CustomerService/GetCustomer
   grpcurl -plaintext localhost:9090 list                                    # reflection and health need no key
   patron serve --data-dir patron-data --insecure-no-auth                    # no access control: loopback only
-  patron serve --data-dir /var/lib/patron --grpc-addr :9090 --http-addr :8080 --keys-file /etc/patron/keys.txt --encryption-key-file /etc/patron/bundle.key`)
+  patron serve --data-dir /var/lib/patron --grpc-addr :9090 --http-addr :8080 --keys-file /etc/patron/keys.txt --encryption-key-file /etc/patron/bundle.key
+  patron serve --data-dir patron-data --keys-file keys.txt --tls-cert server.crt --tls-key server.key --rate-limit 50 --rate-burst 100
+  curl -H "Authorization: Bearer $ADMIN_KEY" localhost:8080/metrics        # Prometheus metrics: needs an admin key`)
 	var sf storeFlags
 	sf.register(fs)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9090", "address to serve gRPC on (host:port; :9090 for all interfaces)")
@@ -31,6 +35,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error (debug logs the key name of every call)")
 	keysFile := fs.String("keys-file", "", "file of API key hashes and scopes, as written by 'patron keys new'; required unless --insecure-no-auth")
 	noAuth := fs.Bool("insecure-no-auth", false, "serve without API keys: every caller reads all customer data; refused unless both addresses are loopback")
+	rateLimit := fs.Float64("rate-limit", 0, "calls per second each API key may make, over gRPC and REST together (0: no limit); over it: RESOURCE_EXHAUSTED / 429 with Retry-After")
+	rateBurst := fs.Int("rate-burst", 0, "calls a key may make at once above --rate-limit (0: one second's worth)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain, leaf first) to serve TLS 1.2+ on both addresses; needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +49,16 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return usageError{"serve: no --keys-file: API keys protect customer data; create one with " +
 			"`patron keys new --name NAME --scopes recommend --keys-file keys.txt` and pass --keys-file keys.txt, " +
 			"or pass --insecure-no-auth to serve without access control on a loopback address"}
+	}
+	switch {
+	case *rateLimit < 0 || math.IsNaN(*rateLimit) || math.IsInf(*rateLimit, 0):
+		return usageError{fmt.Sprintf("--rate-limit %g: give calls per second per key, such as 50, or 0 for no limit", *rateLimit)}
+	case *rateBurst < 0:
+		return usageError{fmt.Sprintf("--rate-burst %d: give a number of calls, such as 100, or 0 for one second's worth", *rateBurst)}
+	case *rateBurst > 0 && *rateLimit == 0:
+		return usageError{"--rate-burst needs --rate-limit: give the calls per second per key too"}
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return usageError{"--tls-cert and --tls-key go together: give both (the certificate and its private key, PEM files) or neither"}
 	}
 	if *poll <= 0 {
 		return usageError{fmt.Sprintf("--poll %s: give a positive duration such as 1s", *poll)}
@@ -55,6 +73,14 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if *keysFile != "" {
 		var err error
 		if keys, err = serving.LoadKeys(*keysFile); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		var err error
+		if tlsConfig, err = serving.LoadTLS(*tlsCert, *tlsKey); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
@@ -91,7 +117,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			}
 		}
 	}
-	srv := serving.New(reg, serving.Options{Poll: *poll, Logger: logger, Keys: keys, InsecureNoAuth: *noAuth})
+	srv := serving.New(reg, serving.Options{Poll: *poll, Logger: logger, Keys: keys, InsecureNoAuth: *noAuth,
+		RateLimit: *rateLimit, RateBurst: *rateBurst, TLS: tlsConfig})
 	return srv.Serve(ctx, gl, hl)
 }
 

@@ -3,9 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -49,7 +57,8 @@ func TestServeHelpShowsExample(t *testing.T) {
 		t.Fatalf("serve --help: %v, want flag.ErrHelp", err)
 	}
 	for _, want := range []string{"Examples:", "patron serve --data-dir patron-data --keys-file keys.txt", "patron keys new", `"Authorization: Bearer $KEY"`,
-		"-grpc-addr", "-http-addr", "-poll", "-encryption-key-file", "-keys-file", "-insecure-no-auth"} {
+		"-grpc-addr", "-http-addr", "-poll", "-encryption-key-file", "-keys-file", "-insecure-no-auth",
+		"-rate-limit", "-rate-burst", "-tls-cert", "-tls-key", "--tls-cert server.crt", "/metrics"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, stderr.String())
 		}
@@ -62,6 +71,12 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"--log-level", "loud"},
 		{"extra"},
 		{"--grpc-addr"},
+		{"--rate-limit", "-1"},
+		{"--rate-limit", "NaN"},
+		{"--rate-burst", "-1", "--rate-limit", "5"},
+		{"--rate-burst", "5"},
+		{"--tls-cert", "server.crt"},
+		{"--tls-key", "server.key"},
 	} {
 		a := &app{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader(""), version: "test"}
 		err := a.main(context.Background(), append([]string{"serve", "--data-dir", t.TempDir(), "--insecure-no-auth"}, args...))
@@ -85,11 +100,10 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 }
 
-// TestServeEndToEnd trains with `patron train`, makes keys with `patron keys
-// new`, then runs `patron serve --keys-file` on loopback ports and queries it
-// over REST with the printed keys until it is stopped.
-func TestServeEndToEnd(t *testing.T) {
-	dir := t.TempDir()
+// trainServeData trains serveTestOrders with `patron train` into dir/data
+// and returns that data directory.
+func trainServeData(t *testing.T, dir string) string {
+	t.Helper()
 	orders := filepath.Join(dir, "orders.csv")
 	if err := os.WriteFile(orders, []byte(serveTestOrders), 0o644); err != nil {
 		t.Fatal(err)
@@ -99,6 +113,15 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := a.main(context.Background(), []string{"train", "--orders", orders, "--data-dir", data}); err != nil {
 		t.Fatalf("patron train: %v", err)
 	}
+	return data
+}
+
+// TestServeEndToEnd trains with `patron train`, makes keys with `patron keys
+// new`, then runs `patron serve --keys-file` on loopback ports and queries it
+// over REST with the printed keys until it is stopped.
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	data := trainServeData(t, dir)
 	keysFile := filepath.Join(dir, "keys.txt")
 	newKey := func(name, scopes string) string {
 		out, _, err := runCLI(t, "", "keys", "new", "--name", name, "--scopes", scopes, "--keys-file", keysFile)
@@ -110,7 +133,7 @@ func TestServeEndToEnd(t *testing.T) {
 	crm, shop := newKey("crm", "customers:read"), newKey("shop1", "recommend")
 
 	logs := &lockedBuffer{}
-	a = &app{stdout: io.Discard, stderr: logs, stdin: strings.NewReader(""), version: "test"}
+	a := &app{stdout: io.Discard, stderr: logs, stdin: strings.NewReader(""), version: "test"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -205,5 +228,112 @@ func TestServeAccessControlFlags(t *testing.T) {
 				t.Errorf("serve %v: %v, want %q in it", c.args, err, w)
 			}
 		}
+	}
+}
+
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1 and its key
+// to dir and returns the files and a pool trusting the certificate.
+func writeSelfSigned(t *testing.T, dir, name string) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "patron serve test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
+}
+
+// TestServeTLSRateLimitAndMetrics runs `patron serve` with --tls-cert,
+// --tls-key, --rate-limit and --rate-burst, and calls it over HTTPS.
+func TestServeTLSRateLimitAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	data := trainServeData(t, dir)
+	certFile, keyFile, roots := writeSelfSigned(t, dir, "server")
+	_, otherKey, _ := writeSelfSigned(t, dir, "other")
+
+	// Bad TLS files stop serve before it listens, naming the files.
+	for _, c := range []struct {
+		cert, key string
+		want      []string
+	}{
+		{filepath.Join(dir, "missing.crt"), keyFile, []string{"missing.crt", "--tls-cert"}},
+		{certFile, otherKey, []string{"server.crt", "other.key", "belong together"}},
+	} {
+		a := &app{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader(""), version: "test"}
+		err := a.main(context.Background(), []string{"serve", "--data-dir", data, "--insecure-no-auth", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+			"--tls-cert", c.cert, "--tls-key", c.key})
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("serve --tls-cert %s --tls-key %s: %v, want %q in it", c.cert, c.key, err, w)
+			}
+		}
+	}
+
+	logs := &lockedBuffer{}
+	a := &app{stdout: io.Discard, stderr: logs, stdin: strings.NewReader(""), version: "test"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- a.main(ctx, []string{"serve", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+			"--insecure-no-auth", "--tls-cert", certFile, "--tls-key", keyFile, "--rate-limit", "0.01", "--rate-burst", "2"})
+	}()
+	_, httpAddr := waitListening(t, logs, done)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}, Timeout: 10 * time.Second}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := client.Get("https://" + httpAddr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	for i, want := range []int{200, 200, 429} {
+		resp, body := get("/v1/items/i1")
+		if resp.StatusCode != want {
+			t.Errorf("call %d: %d %s, want %d", i+1, resp.StatusCode, body, want)
+		}
+		if want == 429 && resp.Header.Get("Retry-After") != "100" {
+			t.Errorf("429 Retry-After %q, want 100 (one call at 0.01/s)", resp.Header.Get("Retry-After"))
+		}
+	}
+	resp, body := get("/metrics")
+	for _, w := range []string{"patron_model_version 1", `patron_http_request_duration_seconds_count{code="429",route="GET /v1/items/{item_id=*}"} 1`, `patron_rate_limited_total{key=""} 1`} {
+		if resp.StatusCode != 200 || !strings.Contains(body, w) {
+			t.Errorf("GET /metrics: %d, lacks %s", resp.StatusCode, w)
+		}
+	}
+	if !strings.Contains(logs.String(), "tls=true") || !strings.Contains(logs.String(), `msg="rate limits on"`) {
+		t.Errorf("log does not say TLS and rate limits are on:\n%s", logs)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("patron serve after interrupt: %v", err)
 	}
 }

@@ -1,0 +1,209 @@
+package serving
+
+// Prometheus metrics, served at /metrics on the HTTP listener.
+//
+// Each Server has its own prometheus.Registry (no global state: two servers
+// in one process, as in tests, never share or clash). What is measured:
+//
+//	patron_grpc_request_duration_seconds{method,code}   gRPC calls, by full method and status code
+//	patron_http_request_duration_seconds{route,code}    REST and probe calls, by route pattern and HTTP status
+//	patron_model_version                                version of the bundle being served (0: none)
+//	patron_model_age_seconds                            seconds since the served bundle's as-of date
+//	patron_model_created_age_seconds                    seconds since the served bundle was trained
+//	patron_bundle_load_duration_seconds                 time to open and check a bundle
+//	patron_bundle_loads_total, patron_bundle_refusals_total
+//	patron_rate_limited_total{key}                      calls refused by a key's rate limit
+//
+// plus the Go runtime and process collectors. Labels are bounded: REST
+// calls are labelled by the gateway's route pattern
+// ("GET /v1/customers/{customer_id=*}"), never by the raw path, and paths no
+// route matches share the label "unmatched"; gRPC methods are the
+// registered ones (gRPC answers unknown methods before interceptors run).
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// metricsMethod is the pseudo gRPC method /metrics is authorized as. It is
+// not in the scope table, so it needs admin (the table fails closed).
+const metricsMethod = "/patron.ops/Metrics"
+
+// latencyBuckets cover serving reads (tens of microseconds) to slow batch
+// calls (seconds).
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+
+// metrics holds a server's collectors and their registry.
+type metrics struct {
+	reg          *prometheus.Registry
+	grpcLatency  *prometheus.HistogramVec
+	httpLatency  *prometheus.HistogramVec
+	modelVersion prometheus.Gauge
+	loadDuration prometheus.Histogram
+	loads        prometheus.Counter
+	refusals     prometheus.Counter
+	rateLimited  *prometheus.CounterVec
+}
+
+// newMetrics registers the collectors; s gives the served bundle's dates.
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		grpcLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "patron_grpc_request_duration_seconds", Help: "Latency of gRPC calls by full method and status code.", Buckets: latencyBuckets,
+		}, []string{"method", "code"}),
+		httpLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "patron_http_request_duration_seconds", Help: "Latency of HTTP calls by route pattern and status code.", Buckets: latencyBuckets,
+		}, []string{"route", "code"}),
+		modelVersion: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "patron_model_version", Help: "Version of the model bundle being served; 0 when none is loaded.",
+		}),
+		loadDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "patron_bundle_load_duration_seconds", Help: "Time to open and check a model bundle.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30},
+		}),
+		loads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "patron_bundle_loads_total", Help: "Model bundles loaded and served.",
+		}),
+		refusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "patron_bundle_refusals_total", Help: "Model bundles refused (corrupt or incompatible); the previous one kept serving.",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "patron_rate_limited_total", Help: "Calls refused because the API key exceeded its rate limit, by key name.",
+		}, []string{"key"}),
+	}
+	age := func(at func(l *loadedBundle) time.Time) func() float64 {
+		return func() float64 {
+			l := s.cur.acquire()
+			if l == nil {
+				return 0
+			}
+			defer s.release(l)
+			return time.Since(at(l)).Seconds()
+		}
+	}
+	m.reg.MustRegister(m.grpcLatency, m.httpLatency, m.modelVersion, m.loadDuration, m.loads, m.refusals, m.rateLimited,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "patron_model_age_seconds", Help: "Seconds since the as-of (training cut-off) date of the bundle being served; 0 when none is loaded.",
+		}, age(func(l *loadedBundle) time.Time { return l.manifest.AsOf })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "patron_model_created_age_seconds", Help: "Seconds since the bundle being served was trained; 0 when none is loaded.",
+		}, age(func(l *loadedBundle) time.Time { return l.manifest.CreatedAt })),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// unary is the gRPC interceptor timing every unary call.
+func (m *metrics) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	m.grpcLatency.WithLabelValues(info.FullMethod, status.Code(err).String()).Observe(time.Since(start).Seconds())
+	return resp, err
+}
+
+// stream times streams (reflection, health watches) from open to close.
+func (m *metrics) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
+	err := handler(srv, ss)
+	m.grpcLatency.WithLabelValues(info.FullMethod, status.Code(err).String()).Observe(time.Since(start).Seconds())
+	return err
+}
+
+// gatewayRoute is a gateway middleware that records the matched route
+// pattern for the HTTP metrics in the response writer instrument passed
+// down (the gateway hands middlewares the writer it was given).
+func gatewayRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if sw, ok := w.(*statusWriter); ok {
+			if pat, ok := runtime.HTTPPattern(r.Context()); ok {
+				sw.route = r.Method + " " + pat.String()
+			}
+		}
+		next(w, r, params)
+	}
+}
+
+// fixedRoutes are the paths served outside the gateway, labelled as is.
+var fixedRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/metrics": true}
+
+// instrument serves /metrics (admin only when keys are on) and times every
+// other HTTP call by route.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK, route: "unmatched"}
+		if fixedRoutes[r.URL.Path] {
+			sw.route = r.URL.Path
+		}
+		if r.URL.Path == "/metrics" {
+			if s.checkHTTP(sw, r, metricsMethod) && methodGetOrHead(sw, r) {
+				metricsHandler.ServeHTTP(sw, r)
+			}
+		} else {
+			next.ServeHTTP(sw, r)
+		}
+		s.metrics.httpLatency.WithLabelValues(sw.route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+	})
+}
+
+// checkHTTP runs the access check for a plain HTTP endpoint (one outside
+// the gateway) as the call of method, and answers the refusal when it
+// fails. It reports whether the call may go on.
+func (s *Server) checkHTTP(w http.ResponseWriter, r *http.Request, method string) bool {
+	if s.auth == nil || s.auth.keys == nil {
+		return true
+	}
+	md := metadata.MD{}
+	for _, v := range r.Header.Values("Authorization") {
+		md.Append("authorization", v)
+	}
+	err := s.auth.check(metadata.NewIncomingContext(r.Context(), md), method)
+	if err == nil {
+		return true
+	}
+	st := status.Convert(err)
+	code := runtime.HTTPStatusFromCode(st.Code())
+	if st.Code() == codes.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="patron"`)
+	}
+	writeJSON(w, code, map[string]any{"code": int(st.Code()), "message": st.Message()})
+	return false
+}
+
+// statusWriter remembers the status code written, and carries the route
+// label from gatewayRoute back to instrument.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+	route string
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flush).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -42,6 +42,9 @@ type Options struct {
 	AnnualDiscount float64 `json:"annual_discount"`
 	// Tiers are the shares of the top tiers (default 1% / 4% / 15%).
 	Tiers segments.TierCuts `json:"tiers"`
+	// SelectionDays is the validation window on which BG/NBD and MBG/NBD
+	// are compared (default 90; negative: always BG/NBD).
+	SelectionDays int `json:"selection_days"`
 }
 
 func (o Options) withDefaults() Options {
@@ -54,6 +57,9 @@ func (o Options) withDefaults() Options {
 	if o.Tiers == (segments.TierCuts{}) {
 		o.Tiers = segments.DefaultTierCuts
 	}
+	if o.SelectionDays == 0 {
+		o.SelectionDays = 90
+	}
 	return o
 }
 
@@ -65,15 +71,19 @@ const (
 
 // Report describes a fit for the training summary and the manifest.
 type Report struct {
-	Customers     int            `json:"customers"`
-	RepeatBuyers  int            `json:"repeat_buyers"`
-	Purchases     btyd.BGNBD     `json:"bgnbd"`
-	LogLik        float64        `json:"log_likelihood"`
-	Optimizer     string         `json:"optimizer"`
-	Boundary      []string       `json:"boundary,omitempty"`
-	Spend         any            `json:"spend"`
-	SpendFallback string         `json:"spend_fallback,omitempty"`
-	TierCounts    map[string]int `json:"tier_counts"`
+	Customers int `json:"customers"`
+	// Kind is the purchase model (bgnbd or mbgnbd), chosen on Selection;
+	// Purchases holds its parameters.
+	Kind          string          `json:"purchase_model"`
+	Selection     *btyd.Selection `json:"selection,omitempty"`
+	RepeatBuyers  int             `json:"repeat_buyers"`
+	Purchases     btyd.BGNBD      `json:"bgnbd"`
+	LogLik        float64         `json:"log_likelihood"`
+	Optimizer     string          `json:"optimizer"`
+	Boundary      []string        `json:"boundary,omitempty"`
+	Spend         any             `json:"spend"`
+	SpendFallback string          `json:"spend_fallback,omitempty"`
+	TierCounts    map[string]int  `json:"tier_counts"`
 	// TopShare is the share of predicted CLV held by the platinum and gold
 	// tiers together, the "top 5%".
 	TopShare float64 `json:"top5_clv_share"`
@@ -142,7 +152,20 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoModel, err)
 	}
-	m, err := btyd.Fit(sum, btyd.FitOptions{})
+	// BG/NBD or MBG/NBD: the one with the lower per-customer MAE on the last
+	// SelectionDays before the as-of date (fitted on the orders before them).
+	kind := btyd.BGNBDKind
+	var selection *btyd.Selection
+	if opts.SelectionDays > 0 {
+		valCut := asOf.AddDate(0, 0, -opts.SelectionDays)
+		prof := NewSeasonality(ds.Before(valCut), valCut)
+		sel, err := btyd.SelectByHoldout(ds, valCut.AddDate(0, 0, -1), asOf, btyd.SelectOptions{Unit: btyd.Day, Location: asOf.Location(),
+			Seasonality: prof.Index(valCut, opts.SelectionDays)})
+		if err == nil {
+			kind, selection = sel.Kind, sel
+		}
+	}
+	m, err := btyd.Fit(sum, btyd.FitOptions{Purchases: kind})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoModel, err)
 	}
@@ -165,7 +188,7 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	}
 	r, fq, segs := segments.Assign(recency, frequency)
 	tiers := segments.AssignTiers(values, opts.Tiers)
-	rep := Report{Customers: n, Seasonality: clv.Seasonality, Purchases: m.Purchases, LogLik: m.PurchaseFit.LogLik, Optimizer: m.PurchaseFit.Method,
+	rep := Report{Customers: n, Seasonality: clv.Seasonality, Kind: m.Kind.String(), Selection: selection, Purchases: m.Purchases, LogLik: m.PurchaseFit.LogLik, Optimizer: m.PurchaseFit.Method,
 		Boundary: m.PurchaseFit.Boundary, Spend: m.Spend, SpendFallback: m.Spend.Reason, TierCounts: map[string]int{}, Options: opts}
 	var total, top float64
 	for i := range f.records {

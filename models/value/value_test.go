@@ -58,6 +58,9 @@ func open(t *testing.T) (*value.Fitted, *value.Values, *features.Dataset, time.T
 func TestFitAndServe(t *testing.T) {
 	f, v, ds, _ := open(t)
 	r := f.Report
+	if (r.Kind != "bgnbd" && r.Kind != "mbgnbd") || r.Selection == nil || len(r.Selection.Candidates) != 3 {
+		t.Fatalf("purchase model not chosen on validation: kind %q, selection %+v", r.Kind, r.Selection)
+	}
 	if r.Customers < 2000 || r.RepeatBuyers == 0 || r.TierCounts["platinum"] != int(math.Round(0.01*float64(r.Customers))) {
 		t.Fatalf("report %+v", r)
 	}

@@ -188,7 +188,7 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	}
 	r, fq, segs := segments.Assign(recency, frequency)
 	tiers := segments.AssignTiers(values, opts.Tiers)
-	rep := Report{Customers: n, Seasonality: clv.Seasonality, Kind: m.Kind.String(), Selection: selection, Purchases: m.Purchases, LogLik: m.PurchaseFit.LogLik, Optimizer: m.PurchaseFit.Method,
+	rep := Report{Customers: n, Seasonality: clv.Seasonality, Kind: string(kind), Selection: selection, Purchases: m.Purchases, LogLik: m.PurchaseFit.LogLik, Optimizer: m.PurchaseFit.Method,
 		Boundary: m.PurchaseFit.Boundary, Spend: m.Spend, SpendFallback: m.Spend.Reason, TierCounts: map[string]int{}, Options: opts}
 	var total, top float64
 	for i := range f.records {

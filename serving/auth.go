@@ -493,6 +493,9 @@ func (a *authorizer) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 // except that no header but Authorization itself may become the
 // "authorization" metadata (the gateway copies Authorization on its own).
 func restHeaderMatcher(key string) (string, bool) {
+	if strings.EqualFold(key, requestIDHeader) {
+		return requestIDHeader, true // the request id travels with the call
+	}
 	h, ok := runtime.DefaultHeaderMatcher(key)
 	if ok && strings.EqualFold(h, "authorization") {
 		return "", false

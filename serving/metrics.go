@@ -145,6 +145,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := httpRequestID(w, r)
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK, route: "unmatched"}
 		if fixedRoutes[r.URL.Path] {
 			sw.route = r.URL.Path
@@ -157,6 +158,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			next.ServeHTTP(sw, r)
 		}
 		s.metrics.httpLatency.WithLabelValues(sw.route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		s.logRequest(r.Context(), id, r.Method+" "+sw.route, strconv.Itoa(sw.code), sw.code >= 500, time.Since(start))
 	})
 }
 

@@ -194,7 +194,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	// The metrics interceptor runs first, so refused calls are timed and
 	// counted under their status code too.
 	gopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.opts.MaxRequestBytes)),
-		grpc.ChainUnaryInterceptor(s.metrics.unary), grpc.ChainStreamInterceptor(s.metrics.stream)}
+		grpc.ChainUnaryInterceptor(s.requestIDUnary, s.metrics.unary), grpc.ChainStreamInterceptor(s.requestIDStream, s.metrics.stream)}
 	api := s.services()
 	// REST calls reach the services directly, past gRPC interceptors, so
 	// with keys the gateway gets guarded copies that run the same check.

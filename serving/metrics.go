@@ -23,7 +23,9 @@ package serving
 import (
 	"context"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -39,6 +41,21 @@ import (
 // metricsMethod is the pseudo gRPC method /metrics is authorized as. It is
 // not in the scope table, so it needs admin (the table fails closed).
 const metricsMethod = "/patron.ops/Metrics"
+
+// pprofMethod is the pseudo method /debug/pprof/ is authorized as: like
+// metrics, outside the scope table, so only admin keys reach it.
+const pprofMethod = "/patron.ops/Pprof"
+
+// pprofHandler serves Go's profiles (net/http/pprof) on a private mux.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
 
 // latencyBuckets cover serving reads (tens of microseconds) to slow batch
 // calls (seconds).
@@ -143,6 +160,7 @@ var fixedRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.j
 // other HTTP call by route.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	profiles := pprofHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := httpRequestID(w, r)
@@ -150,11 +168,17 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if fixedRoutes[r.URL.Path] {
 			sw.route = r.URL.Path
 		}
-		if r.URL.Path == "/metrics" {
+		switch {
+		case r.URL.Path == "/metrics":
 			if s.checkHTTP(sw, r, metricsMethod) && methodGetOrHead(sw, r) {
 				metricsHandler.ServeHTTP(sw, r)
 			}
-		} else {
+		case strings.HasPrefix(r.URL.Path, "/debug/pprof/"):
+			sw.route = "/debug/pprof/"
+			if s.checkHTTP(sw, r, pprofMethod) {
+				profiles.ServeHTTP(sw, r)
+			}
+		default:
 			next.ServeHTTP(sw, r)
 		}
 		s.metrics.httpLatency.WithLabelValues(sw.route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())

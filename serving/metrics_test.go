@@ -230,3 +230,26 @@ func BenchmarkHTTPMetrics(b *testing.B) {
 		})
 	}
 }
+
+// TestPprofNeedsAdmin: Go's profiles are served under /debug/pprof/ to admin keys only.
+func TestPprofNeedsAdmin(t *testing.T) {
+	ts := start(t, openRegistry(t), Options{Keys: testKeySet(t)})
+	for _, c := range []struct {
+		name    string
+		headers []string
+		want    int
+	}{
+		{"no key", nil, http.StatusUnauthorized},
+		{"storefront key", []string{"Authorization: Bearer " + keyFor("shop1")}, http.StatusForbidden},
+		{"admin key", []string{"Authorization: Bearer " + keyFor("ops")}, http.StatusOK},
+	} {
+		resp, body := ts.rest(t, "GET", "/debug/pprof/", "", c.headers...)
+		if resp.StatusCode != c.want || (c.want == http.StatusOK && !strings.Contains(string(body), "goroutine")) {
+			t.Errorf("%s: GET /debug/pprof/ %d, want %d", c.name, resp.StatusCode, c.want)
+		}
+	}
+	resp, body := ts.rest(t, "GET", "/debug/pprof/goroutine?debug=1", "", "Authorization: Bearer "+keyFor("ops"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Errorf("goroutine profile: %d", resp.StatusCode)
+	}
+}

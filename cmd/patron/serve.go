@@ -26,7 +26,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
   patron serve --data-dir patron-data --insecure-no-auth                    # no access control: loopback only
   patron serve --data-dir /var/lib/patron --grpc-addr :9090 --http-addr :8080 --keys-file /etc/patron/keys.txt --encryption-key-file /etc/patron/bundle.key
   patron serve --data-dir patron-data --keys-file keys.txt --tls-cert server.crt --tls-key server.key --rate-limit 50 --rate-burst 100
-  curl -H "Authorization: Bearer $ADMIN_KEY" localhost:8080/metrics        # Prometheus metrics: needs an admin key`)
+  curl -H "Authorization: Bearer $ADMIN_KEY" localhost:8080/metrics        # Prometheus metrics: needs an admin key
+  PATRON_DATA_DIR=/var/lib/patron patron serve --config /etc/patron/serve.conf # settings from a file and the environment`)
 	var sf storeFlags
 	sf.register(fs)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:9090", "address to serve gRPC on (host:port; :9090 for all interfaces)")
@@ -39,7 +40,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	rateBurst := fs.Int("rate-burst", 0, "calls a key may make at once above --rate-limit (0: one second's worth)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain, leaf first) to serve TLS 1.2+ on both addresses; needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	fs.String("config", "", "file of settings, one `name = value` per line (names as these flags); the environment (PATRON_GRPC_ADDR, ...) overrides it, the command line overrides both")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := applyConfig(fs, "config"); err != nil {
 		return err
 	}
 	switch {

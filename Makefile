@@ -77,3 +77,10 @@ bench-gen: build
 
 clean:
 	rm -rf bin .bin
+
+# bench-load: REST and gRPC load against `patron serve` and bare net/http / gRPC baselines
+# (issue 6), unpinned and pinned; LOADFLAGS="--duration 10s --json" to change. Not part of `make test`.
+.PHONY: bench-load
+LOADFLAGS ?= --duration 5s --pin both
+bench-load:
+	$(GO) run ./benchmarks/load $(LOADFLAGS)

@@ -243,6 +243,7 @@ func (m *Recommender) WithParams(p Params) *Recommender {
 	c := &Recommender{AsOf: m.AsOf, Params: m.Params, FellBack: m.FellBack, cat: m.cat,
 		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, trending: m.trending}
 	c.Params.HistoryHalfLife, c.Params.RebuyWeight, c.Params.BuyAgain = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain
+	c.Params.HistoryMax = p.HistoryMax
 	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params)
 	c.scratch.n = m.scratch.n
 	return c

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/topk"
 	"github.com/patron-crm/patron/models/buyagain"
+	"github.com/patron-crm/patron/models/itemsim"
 )
 
 // HistItem is one item a customer bought before the as-of date.
@@ -25,10 +27,29 @@ type HistItem struct {
 	IntervalDays float32
 }
 
-// History is a customer's items, heaviest Weight first (ties: lower item id).
+// History is a customer's items, heaviest Weight first (ties: lower item
+// id), and their personal candidates.
 type History struct {
 	Items []HistItem
+	// CF are the "because you bought" scores, computed once when the
+	// history is built (at training, for the bundle) so a request only reads
+	// and filters them: every item the customer bought that the vote
+	// reaches, and the PersonalCandidates best items they did not buy.
+	// Scores are normalised to a maximum of 1.
+	CF []Cand
 }
+
+// Cand is an item's personal score and the history item that gave most of it.
+type Cand struct {
+	Item  int32
+	Score float32
+	From  int32 // -1: none
+}
+
+// PersonalCandidates is how many not-yet-bought items a customer's
+// precomputed list keeps: a request returns at most MaxLimit items, and
+// category filters fall back on trending items.
+const PersonalCandidates = 100
 
 // historySource finds a customer's history: computed from a Dataset while
 // training, read from the bundle while serving.
@@ -38,15 +59,90 @@ type historySource interface {
 
 // datasetHistories computes histories from a Dataset's timelines.
 type datasetHistories struct {
-	ds      *features.Dataset
-	asOf    int64
-	halfHL  float64
-	scorer  *buyagain.Scorer
-	scratch sync.Pool // *buyagain.Scratch
+	ds         *features.Dataset
+	asOf       int64
+	halfHL     float64
+	historyMax int
+	scorer     *buyagain.Scorer
+	personal   *itemsim.Neighbours
+	scratch    sync.Pool // *buyagain.Scratch
+	votes      sync.Pool // *voteScratch
 }
 
-func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params) *datasetHistories {
-	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, scorer: buyagain.New(ds, asOf, p.BuyAgain)}
+func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours) *datasetHistories {
+	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax,
+		scorer: buyagain.New(ds, asOf, p.BuyAgain), personal: personal}
+}
+
+// voteScratch is working memory for vote, sized to the catalog.
+type voteScratch struct {
+	acc, best []float32
+	from      []int32
+	in, own   []bool
+	touched   []int32
+	cands     []Cand
+}
+
+// vote computes h.CF: the customer's HistoryMax heaviest items vote through
+// the personal model, cf(j) = sum_i w_i s_ij, normalised to a maximum of 1.
+func (d *datasetHistories) vote(h *History) {
+	v, ok := d.votes.Get().(*voteScratch)
+	if !ok {
+		n := d.ds.Items.Len()
+		v = &voteScratch{acc: make([]float32, n), best: make([]float32, n), from: make([]int32, n), in: make([]bool, n), own: make([]bool, n)}
+	}
+	v.touched = v.touched[:0]
+	for k, it := range h.Items {
+		v.own[it.Item] = true
+		if k >= d.historyMax {
+			continue
+		}
+		nb, sc, _ := d.personal.Of(it.Item)
+		for x, j := range nb {
+			if !v.in[j] {
+				v.in[j], v.from[j] = true, -1
+				v.touched = append(v.touched, j)
+			}
+			c := it.Weight * sc[x]
+			v.acc[j] += c
+			if c > v.best[j] {
+				v.best[j], v.from[j] = c, it.Item
+			}
+		}
+	}
+	top := float32(0)
+	for _, j := range v.touched {
+		top = max(top, v.acc[j])
+	}
+	h.CF, v.cands = h.CF[:0], v.cands[:0]
+	for _, j := range v.touched {
+		if v.acc[j] <= 0 {
+			continue
+		}
+		c := Cand{Item: j, Score: v.acc[j] / top, From: v.from[j]}
+		if v.own[j] {
+			h.CF = append(h.CF, c) // bought: kept for include_purchased
+		} else {
+			v.cands = append(v.cands, c)
+		}
+	}
+	h.CF = append(h.CF, topk.Select(v.cands, PersonalCandidates, betterCand)...)
+	slices.SortFunc(h.CF, betterCand)
+	for _, j := range v.touched {
+		v.acc[j], v.best[j], v.in[j] = 0, 0, false
+	}
+	for _, it := range h.Items {
+		v.own[it.Item] = false
+	}
+	d.votes.Put(v)
+}
+
+// betterCand orders candidates by score, then item id.
+func betterCand(a, b Cand) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Item, b.Item)
 }
 
 func (d *datasetHistories) history(customerID string, h *History) (bool, error) {
@@ -78,6 +174,7 @@ func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain
 		})
 	}
 	sortHistory(h.Items)
+	d.vote(h)
 	return cands
 }
 
@@ -114,7 +211,7 @@ func decayedWeights(ds *features.Dataset, asOf time.Time, days float64) []float6
 // History records: a format byte, the item count, then per item the dense
 // id, the order count, the last time (zig-zag delta from the previous
 // item's), and weight, rebuy and interval as float32.
-const historyFormat = 1
+const historyFormat = 2
 
 var errCorruptHistory = errors.New("corrupt customer history record")
 
@@ -130,6 +227,12 @@ func appendHistory(b []byte, h *History) []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(it.Weight))
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(it.Rebuy))
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(it.IntervalDays))
+	}
+	b = binary.AppendUvarint(b, uint64(len(h.CF)))
+	for _, c := range h.CF {
+		b = binary.AppendUvarint(b, uint64(c.Item))
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(c.Score))
+		b = binary.AppendUvarint(b, uint64(c.From+1))
 	}
 	return b
 }
@@ -172,6 +275,26 @@ func decodeHistory(b []byte, nItems int, h *History) error {
 			IntervalDays: math.Float32frombits(binary.LittleEndian.Uint32(b[8:])),
 		})
 		b = b[12:]
+	}
+	m, k := binary.Uvarint(b)
+	if k <= 0 || m > uint64(len(b)) {
+		return errCorruptHistory
+	}
+	b = b[k:]
+	h.CF = slices.Grow(h.CF[:0], int(m))
+	for j := uint64(0); j < m; j++ {
+		item, k1 := binary.Uvarint(b)
+		if k1 <= 0 || item >= uint64(nItems) || len(b) < k1+4 {
+			return errCorruptHistory
+		}
+		score := math.Float32frombits(binary.LittleEndian.Uint32(b[k1:]))
+		b = b[k1+4:]
+		from, k2 := binary.Uvarint(b)
+		if k2 <= 0 || from > uint64(nItems) {
+			return errCorruptHistory
+		}
+		b = b[k2:]
+		h.CF = append(h.CF, Cand{Item: int32(item), Score: score, From: int32(from) - 1})
 	}
 	if len(b) != 0 {
 		return errCorruptHistory

@@ -138,17 +138,12 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 			r.block(s, it.Item)
 		}
 	}
-	// Because you bought: the heaviest items vote through the personal model.
-	for k, it := range h {
-		if k == m.Params.HistoryMax {
-			break
-		}
-		nb, sc, _ := m.personal.Of(it.Item)
-		for x, j := range nb {
-			s.add(j, it.Weight*sc[x], it.Item)
-		}
+	// Because you bought: the precomputed votes of the customer's items
+	// through the personal model (History.CF), already normalised.
+	for _, c := range s.hist.CF {
+		s.touch(c.Item)
+		s.acc[c.Item], s.best[c.Item], s.from[c.Item] = c.Score, c.Score, c.From
 	}
-	normalize(s)
 	if req.IncludePurchased && m.Params.RebuyWeight > 0 {
 		top := float32(0)
 		for _, it := range h {
@@ -177,21 +172,6 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 		return popularReason
 	})
 	return Result{Items: m.fill(s, &r, items, m.trending)}, nil
-}
-
-// normalize scales the accumulated scores to a maximum of 1.
-func normalize(s *scratch) {
-	top := float32(0)
-	for _, j := range s.touched {
-		top = max(top, s.acc[j])
-	}
-	if top <= 0 {
-		return
-	}
-	for _, j := range s.touched {
-		s.acc[j] /= top
-		s.best[j] /= top
-	}
 }
 
 func (m *Recommender) reorderReason(j int32, h []HistItem) Reason {
@@ -348,14 +328,8 @@ func (m *Recommender) Basket(req BasketRequest) (Result, error) {
 			for _, it := range s.hist.Items {
 				r.block(s, it.Item) // a known customer gets what they have not bought
 			}
-			for k, it := range s.hist.Items {
-				if k == m.Params.HistoryMax {
-					break
-				}
-				nb, sc, _ := m.personal.Of(it.Item)
-				for x, j := range nb {
-					s.add(j, 0.25*it.Weight*sc[x], it.Item)
-				}
+			for _, c := range s.hist.CF {
+				s.add(c.Item, 0.25*c.Score, c.From)
 			}
 		}
 	}

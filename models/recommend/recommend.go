@@ -6,7 +6,9 @@
 //   - "because you bought": a customer's items, weighted by recency
 //     (w_i = 2^(-age_i / HistoryHalfLife)), vote through an item-item model
 //     (EASE, RP3beta or cosine kNN; see models/ease and models/itemsim):
-//     cf(j) = sum_i w_i s_ij over the customer's HistoryMax heaviest items;
+//     cf(j) = sum_i w_i s_ij over the customer's HistoryMax heaviest items,
+//     computed once per customer when the bundle is written (History.CF), so
+//     a request reads one record and filters at most a few hundred items;
 //   - "time to reorder": with IncludePurchased, the buy-again score of
 //     models/buyagain is added: score(j) = cf(j)/max cf + RebuyWeight rebuy(j)/max rebuy;
 //   - "bought together": co-occurrence in orders, guest orders included;
@@ -174,7 +176,7 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	if p.Personal == ModelPopular {
 		m.trending = m.popular // the baseline is plain popularity
 	}
-	m.hist = newDatasetHistories(ds, asOf, p)
+	m.hist = newDatasetHistories(ds, asOf, m.Params, m.personal)
 	m.scratch.n = len(m.cat.ids)
 	return m, nil
 }
@@ -221,7 +223,7 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	if p.Personal == ModelPopular {
 		c.trending = m.popular
 	}
-	c.hist = newDatasetHistories(dh.ds, m.AsOf, p)
+	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal)
 	c.scratch.n = m.scratch.n
 	return c, nil
 }
@@ -244,7 +246,7 @@ func (m *Recommender) WithParams(p Params) *Recommender {
 		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, trending: m.trending}
 	c.Params.HistoryHalfLife, c.Params.RebuyWeight, c.Params.BuyAgain = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain
 	c.Params.HistoryMax = p.HistoryMax
-	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params)
+	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal)
 	c.scratch.n = m.scratch.n
 	return c
 }

@@ -29,6 +29,7 @@ fuzz:
 	$(GO) test ./features -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./features -run '^$$' -fuzz '^FuzzCSVSplit$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./models/profiles -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./models/recommend -run '^$$' -fuzz '^FuzzDecodeHistory$$' -fuzztime $(FUZZTIME)
 
 # proto: regenerate the committed Go code and OpenAPI document from $(PROTO_DIR).
 proto: proto-tools

@@ -50,6 +50,7 @@ Examples:
   go run ./benchmarks/load --duration 5s --pin both         # unpinned, then server on core 0 / client on core 1
   go run ./benchmarks/load --concurrency 64 --targets patron-rest,bare-http --json > load.json
   make bench-load                                           # the figures in the README's Measured table
+  go run ./benchmarks/load --soak 2m                        # soak: load while bundles are republished
 `
 
 // config holds the command line.
@@ -65,6 +66,9 @@ type config struct {
 	unknownFrac float64
 	seed        int64
 	jsonOut     bool
+	soak        time.Duration
+	soakEvery   time.Duration
+	soakConc    int
 }
 
 func main() {
@@ -112,6 +116,9 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&cfg.unknownFrac, "unknown", 0.10, "fraction of requests for customer ids the bundle does not know (cold start / NOT_FOUND)")
 	fs.Int64Var(&cfg.seed, "seed", 1, "seed of the customer id mix")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON instead of tables")
+	fs.DurationVar(&cfg.soak, "soak", 0, "instead of the benchmark: a soak of this long (REST and gRPC load while bundles are published and activated again and again)")
+	fs.DurationVar(&cfg.soakEvery, "soak-every", 10*time.Second, "soak: pause between training runs")
+	fs.IntVar(&cfg.soakConc, "soak-concurrency", 8, "soak: workers per protocol")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -136,6 +143,9 @@ func parseFlags(args []string) (config, error) {
 	case "none", "pinned", "both":
 	default:
 		return cfg, fmt.Errorf("--pin %q: use none, pinned or both", cfg.pin)
+	}
+	if cfg.soak < 0 || cfg.soakEvery <= 0 || cfg.soakConc < 1 {
+		return cfg, fmt.Errorf("--soak, --soak-every and --soak-concurrency must be positive")
 	}
 	if cfg.duration <= 0 || cfg.warmup < 0 {
 		return cfg, fmt.Errorf("--duration must be positive and --warmup not negative")
@@ -178,6 +188,9 @@ func run(ctx context.Context, cfg config) error {
 	env, err := prepare(ctx, cfg, tmp)
 	if err != nil {
 		return err
+	}
+	if cfg.soak > 0 {
+		return runSoak(ctx, cfg, env)
 	}
 	rep := report{GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Duration: cfg.duration.String(),
 		Customers: env.known, UnknownFrac: cfg.unknownFrac}

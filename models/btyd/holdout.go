@@ -18,8 +18,10 @@ type Holdout struct {
 	End     time.Time // exclusive: the first day not in the window
 	// Days is the window's length in days, the forecast horizon.
 	Days float64
-	// Actual[i] is the transactions of the summary's Customers[i].
+	// Actual[i] is the transactions of the summary's Customers[i], and
+	// Spend[i] their value.
 	Actual []float64
+	Spend  []float64
 }
 
 // NewHoldout counts the transactions of every customer of s in ds on the
@@ -38,7 +40,8 @@ func NewHoldout(ds *features.Dataset, s *Summary, end time.Time) (*Holdout, erro
 		return nil, fmt.Errorf("btyd: holdout ending %s is empty: it must end at least two days after the calibration's last day %s",
 			endMidnight.Format(time.DateOnly), s.Through.Format(time.DateOnly))
 	}
-	h := &Holdout{Through: s.Through, End: endMidnight, Days: float64(last - first), Actual: make([]float64, len(s.Customers))}
+	h := &Holdout{Through: s.Through, End: endMidnight, Days: float64(last - first),
+		Actual: make([]float64, len(s.Customers)), Spend: make([]float64, len(s.Customers))}
 	from := time.Date(s.Through.Year(), s.Through.Month(), s.Through.Day()+1, 0, 0, 0, 0, loc).Unix()
 	to := endMidnight.Unix()
 	for i := range s.Customers {
@@ -52,6 +55,7 @@ func NewHoldout(ds *features.Dataset, s *Summary, end time.Time) (*Holdout, erro
 			if t < from || t >= to {
 				continue
 			}
+			h.Spend[i] += ds.Orders[o].Value
 			if day := dayOf(t, loc); day != prev {
 				h.Actual[i]++
 				prev = day
@@ -81,13 +85,20 @@ type HoldoutAccuracy struct {
 
 // Accuracy compares per-customer predictions with h's actual transactions.
 func (h *Holdout) Accuracy(forecast string, pred []float64) HoldoutAccuracy {
-	if len(pred) != len(h.Actual) {
-		panic(fmt.Sprintf("btyd: %d predictions for %d customers", len(pred), len(h.Actual)))
+	return Compare(forecast, pred, h.Actual)
+}
+
+// Compare measures per-customer predictions against actual values (orders,
+// or spend): totals, Pearson correlation (0 when either side is constant)
+// and mean absolute error.
+func Compare(forecast string, pred, actual []float64) HoldoutAccuracy {
+	if len(pred) != len(actual) {
+		panic(fmt.Sprintf("btyd: %d predictions for %d customers", len(pred), len(actual)))
 	}
 	a := HoldoutAccuracy{Forecast: forecast, Customers: len(pred)}
 	var sp, sa, spp, saa, spa float64
 	for i, p := range pred {
-		x := h.Actual[i]
+		x := actual[i]
 		a.MAE += math.Abs(p - x)
 		sp, sa, spp, saa, spa = sp+p, sa+x, spp+p*p, saa+x*x, spa+p*x
 	}

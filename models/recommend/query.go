@@ -129,7 +129,7 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 	}
 	if !found {
 		res := Result{ColdStart: true}
-		res.Items = m.fill(s, &r, nil, m.trending)
+		res.Items = m.fill(s, &r, nil, m.trending())
 		return res, nil
 	}
 	h := s.hist.Items
@@ -171,7 +171,7 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 		}
 		return popularReason
 	})
-	return Result{Items: m.fill(s, &r, items, m.trending)}, nil
+	return Result{Items: m.fill(s, &r, items, m.trending())}, nil
 }
 
 func (m *Recommender) reorderReason(j int32, h []HistItem) Reason {
@@ -268,7 +268,7 @@ func (m *Recommender) Similar(itemID string, f Filter) (Result, error) {
 	name := m.display(i)
 	items := m.neighbours(s, &r, nil, m.similar, i, Reason{Kind: ReasonSimilar, ItemID: itemID, Text: "Customers who bought " + name + " also bought this"})
 	items = m.neighbours(s, &r, items, m.together, i, Reason{Kind: ReasonBoughtTogether, ItemID: itemID, Text: "Often bought together with " + name})
-	return Result{Items: m.fill(s, &r, items, m.trending)}, nil
+	return Result{Items: m.fill(s, &r, items, m.trending())}, nil
 }
 
 // neighbours appends item i's allowed neighbours in nb, up to the limit.
@@ -343,7 +343,7 @@ func (m *Recommender) Basket(req BasketRequest) (Result, error) {
 		}
 		return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: "Because you bought " + m.display(f)}
 	})
-	return Result{Items: m.fill(s, &r, items, m.trending)}, nil
+	return Result{Items: m.fill(s, &r, items, m.trending())}, nil
 }
 
 // Popular returns trending items, then best sellers.
@@ -354,6 +354,6 @@ func (m *Recommender) Popular(f Filter) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	items := m.fill(s, &r, nil, m.trending)
+	items := m.fill(s, &r, nil, m.trending())
 	return Result{Items: m.fill(s, &r, items, m.popular)}, nil
 }

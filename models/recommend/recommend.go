@@ -104,11 +104,20 @@ type Recommender struct {
 
 	cat                         catalog
 	personal, similar, together *itemsim.Neighbours
-	// trending fills lists and answers cold starts: the decayed ranking,
-	// or plain popularity for the popularity baseline.
-	popular, decayed, trending *popular.Model
-	hist                       historySource
-	scratch                    scratchPool
+	// popular ranks by orders, decayed by orders decayed over
+	// TrendingHalfLife (see trending).
+	popular, decayed *popular.Model
+	hist             historySource
+	scratch          scratchPool
+}
+
+// trending is the ranking that fills lists and answers cold starts: the
+// decayed one, or plain popularity for the popularity baseline.
+func (m *Recommender) trending() *popular.Model {
+	if m.Params.Personal == ModelPopular {
+		return m.popular
+	}
+	return m.decayed
 }
 
 // catalog holds the items in the bundle's dense order.
@@ -172,10 +181,6 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	}
 	m.popular = popular.Fit(ds, asOf, 0)
 	m.decayed = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
-	m.trending = m.decayed
-	if p.Personal == ModelPopular {
-		m.trending = m.popular // the baseline is plain popularity
-	}
 	m.hist = newDatasetHistories(ds, asOf, m.Params, m.personal)
 	m.scratch.n = len(m.cat.ids)
 	return m, nil
@@ -215,13 +220,10 @@ func fitPersonal(ds *features.Dataset, asOf time.Time, p *Params, fellBack *stri
 func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	dh := m.hist.(*datasetHistories)
 	c := &Recommender{AsOf: m.AsOf, Params: p, cat: m.cat, similar: m.similar, together: m.together,
-		popular: m.popular, decayed: m.decayed, trending: m.decayed}
+		popular: m.popular, decayed: m.decayed}
 	var err error
 	if c.personal, err = fitPersonal(dh.ds, m.AsOf, &c.Params, &c.FellBack); err != nil {
 		return nil, err
-	}
-	if p.Personal == ModelPopular {
-		c.trending = m.popular
 	}
 	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal)
 	c.scratch.n = m.scratch.n
@@ -243,7 +245,7 @@ func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommend
 func (m *Recommender) WithParams(p Params) *Recommender {
 	dh := m.hist.(*datasetHistories)
 	c := &Recommender{AsOf: m.AsOf, Params: m.Params, FellBack: m.FellBack, cat: m.cat,
-		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, trending: m.trending}
+		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed}
 	c.Params.HistoryHalfLife, c.Params.RebuyWeight, c.Params.BuyAgain = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain
 	c.Params.HistoryMax = p.HistoryMax
 	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal)

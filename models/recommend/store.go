@@ -64,7 +64,7 @@ func (m *Recommender) Write(w Writer) error {
 	if err := m.popular.Write(w, "all"); err != nil {
 		return err
 	}
-	if err := m.trending.Write(w, "trending"); err != nil {
+	if err := m.trending().Write(w, "trending"); err != nil {
 		return err
 	}
 	// Customer histories: encoded on every core, written in id order.
@@ -136,10 +136,9 @@ func Open(st Store) (*Recommender, error) {
 	if m.popular, err = popular.Load(st, "all", n); err != nil {
 		return nil, err
 	}
-	if m.trending, err = popular.Load(st, "trending", n); err != nil {
+	if m.decayed, err = popular.Load(st, "trending", n); err != nil {
 		return nil, err
 	}
-	m.decayed = m.trending
 	m.hist = &storeHistories{st: st, nItems: n}
 	m.scratch.n = n
 	return m, nil

@@ -34,6 +34,10 @@ const (
 // ErrBadRequest marks an invalid list request (filter, order, size or token).
 var ErrBadRequest = errors.New("bad request")
 
+// riskSlots counts customers by risk band: one per RiskBands entry, the
+// last for customers without a churn score.
+const riskSlots = 4
+
 // row is what lists need of one customer, kept in memory.
 type row struct {
 	id                                     string
@@ -66,7 +70,7 @@ type index struct {
 	rows    []row
 	tiers   []string // names by code
 	segs    []string
-	counts  [][]int // [tier][segment]
+	counts  [][][riskSlots]int // [tier][segment][risk band, last: none]
 	mu      sync.Mutex
 	orders  map[string][]int32
 	version int64
@@ -160,18 +164,12 @@ func (ix *index) list(req ListRequest) (page, error) {
 		}
 	}
 	pg := page{}
-	if risk < 0 {
-		for t := range ix.counts {
-			for s := range ix.counts[t] {
-				if (tier < 0 || t == tier) && (seg < 0 || s == seg) {
-					pg.total += ix.counts[t][s]
+	for t := range ix.counts {
+		for s := range ix.counts[t] {
+			for r, n := range ix.counts[t][s] {
+				if (tier < 0 || t == tier) && (seg < 0 || s == seg) && (risk < 0 || r == risk) {
+					pg.total += n
 				}
-			}
-		}
-	} else {
-		for i := range ix.rows {
-			if match(&ix.rows[i]) {
-				pg.total++
 			}
 		}
 	}

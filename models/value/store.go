@@ -93,9 +93,9 @@ func Open(st Store, version int64) (*Values, error) {
 		ix.tiers = append(ix.tiers, string(t))
 	}
 	ix.segs = segments.AllSegments
-	ix.counts = make([][]int, len(ix.tiers))
+	ix.counts = make([][][riskSlots]int, len(ix.tiers))
 	for t := range ix.counts {
-		ix.counts[t] = make([]int, len(ix.segs))
+		ix.counts[t] = make([][riskSlots]int, len(ix.segs))
 	}
 	var rec record
 	err = st.Scan(CustomersTable, func(key, val []byte) error {
@@ -105,7 +105,11 @@ func Open(st Store, version int64) (*Values, error) {
 		ix.rows = append(ix.rows, row{id: string(key), tier: rec.Tier, segment: rec.Segment, risk: rec.RiskBand,
 			churn: rec.ChurnProbability, atRisk: rec.ValueAtRisk, clv: rec.Score.CLV,
 			historic: rec.Score.HistoricValue, pAlive: rec.Score.PAlive, expected: rec.Score.ExpectedOrders, since: rec.DaysSince})
-		ix.counts[rec.Tier][rec.Segment]++
+		risk := len(RiskBands) // none
+		if rec.RiskBand != NoRisk {
+			risk = int(rec.RiskBand)
+		}
+		ix.counts[rec.Tier][rec.Segment][risk]++
 		if rec.RiskBand != NoRisk {
 			v.hasChurn = true
 		}

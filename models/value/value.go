@@ -259,7 +259,7 @@ const recordFormat = 2
 
 // RiskBands name the churn risk bands stored with each customer (the churn
 // package's bands); NoRisk marks a customer without a churn score.
-var RiskBands = []string{"low", "medium", "high"}
+var RiskBands = []string{"low", "medium", "high"} // riskSlots in list.go counts these plus "none"
 
 // NoRisk is the risk band of a customer without a churn score.
 const NoRisk = 255

@@ -307,8 +307,6 @@ type ChurnReport struct {
 	Bands       map[string]int   `json:"bands"`
 	MeanRisk    float64          `json:"mean_probability"`
 	Thresholds  churn.Thresholds `json:"thresholds"`
-
-	byID map[string]value.ChurnResult // for the value records' retention lists
 }
 
 // maxReasons is how many reasons a score carries.
@@ -316,34 +314,30 @@ const maxReasons = 3
 
 // trainChurn fits the churn model on windows before asOf, scores every
 // customer at asOf and writes the scores. clv gives the value at risk's
-// CLV by customer id (nil: historic value).
+// CLV by customer id (nil: historic value). It also returns each customer's
+// result by id, for the retention lists of the value records.
 func trainChurn(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, th churn.Thresholds, clv map[string]float64, w churn.Writer) (ChurnReport, map[string]value.ChurnResult, error) {
 	rep := ChurnReport{HorizonDays: horizon, Bands: map[string]int{}, Thresholds: th}
-	rep, err := trainChurnScores(ds, asOf, horizon, seed, clv, w, rep)
-	return rep, rep.byID, err
-}
-
-func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed uint64, clv map[string]float64, w churn.Writer, rep ChurnReport) (ChurnReport, error) {
 	// The validation labels need the whole window [A-H, A): an as-of date
 	// beyond the day after the last order would count the missing days as
 	// churn.
 	if last := ds.Summary.Last; !last.IsZero() && asOf.After(last.AddDate(0, 0, 1)) {
-		return rep, fmt.Errorf("%w: the as-of date %s is more than a day after the last order (%s), so the validation window's labels would be cut short", churn.ErrNoModel, asOf.Format(time.DateOnly), last.Format(time.DateOnly))
+		return rep, nil, fmt.Errorf("%w: the as-of date %s is more than a day after the last order (%s), so the validation window's labels would be cut short", churn.ErrNoModel, asOf.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
 	fitW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -2*horizon), horizon)
 	if err != nil {
-		return rep, fmt.Errorf("%w: %v", churn.ErrNoModel, err)
+		return rep, nil, fmt.Errorf("%w: %v", churn.ErrNoModel, err)
 	}
 	valW, err := churnWindowAt(ds, asOf.AddDate(0, 0, -horizon), horizon)
 	if err != nil {
-		return rep, fmt.Errorf("%w: %v", churn.ErrNoModel, err)
+		return rep, nil, fmt.Errorf("%w: %v", churn.ErrNoModel, err)
 	}
 	if len(fitW.f.Customers) < 50 || len(valW.f.Customers) < 50 {
-		return rep, fmt.Errorf("%w: %d and %d customers in the fit and validation windows: too few to learn from (history shorter than 2 x %d days?)", churn.ErrNoModel, len(fitW.f.Customers), len(valW.f.Customers), horizon)
+		return rep, nil, fmt.Errorf("%w: %d and %d customers in the fit and validation windows: too few to learn from (history shorter than 2 x %d days?)", churn.ErrNoModel, len(fitW.f.Customers), len(valW.f.Customers), horizon)
 	}
 	models, cands, err := fitChurn(fitW.sample(MaxChurnFitRows, seed), valW.sample(MaxChurnFitRows, seed+1), seed)
 	if err != nil {
-		return rep, err
+		return rep, nil, err
 	}
 	m := models[0]
 	rep.Candidates, rep.Chosen = cands, m.name
@@ -353,12 +347,12 @@ func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed ui
 
 	f, err := churnFeatures(ds, asOf, horizon)
 	if err != nil {
-		return rep, err
+		return rep, nil, err
 	}
 	n, d := len(f.Customers), len(f.Names)
 	x := m.std.Transform(f.X, n)
 	scores := make([]churn.Score, n)
-	th := rep.Thresholds
+	byID := make(map[string]value.ChurnResult, n)
 	contrib := make([]float64, d)
 	row := make(map[string]float64, d)
 	medians := make(map[string]float64, d)
@@ -399,18 +393,15 @@ func trainChurnScores(ds *features.Dataset, asOf time.Time, horizon int, seed ui
 		}
 		sc.ValueAtRisk = p * base
 		scores[i] = sc
-		if rep.byID == nil {
-			rep.byID = make(map[string]value.ChurnResult, n)
-		}
-		rep.byID[id] = value.ChurnResult{Band: uint8(slices.Index(churn.Bands, sc.Band)), Probability: p, ValueAtRisk: sc.ValueAtRisk}
+		byID[id] = value.ChurnResult{Band: uint8(slices.Index(churn.Bands, sc.Band)), Probability: p, ValueAtRisk: sc.ValueAtRisk}
 		rep.Bands[sc.Band]++
 		rep.MeanRisk += p / float64(n)
 	}
 	rep.Customers = n
 	if err := churn.WriteMeta(w, churn.Meta{AsOf: asOf, HorizonDays: horizon, Model: m.name, Thresholds: th, Seasonality: rep.Seasonality}); err != nil {
-		return rep, err
+		return rep, nil, err
 	}
-	return rep, parallel.OrderedPut(n, func(_, i int, key, val []byte) ([]byte, []byte, bool) {
+	return rep, byID, parallel.OrderedPut(n, func(_, i int, key, val []byte) ([]byte, []byte, bool) {
 		return append(key, ds.Customers.Name(f.Customers[i])...), churn.AppendScore(val, &scores[i]), true
 	}, func(key, val []byte) error {
 		return w.Put(churn.CustomersTable, key, val)

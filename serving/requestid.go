@@ -100,5 +100,8 @@ func (s *Server) logRequest(ctx context.Context, id, method, code string, fault 
 	if fault {
 		level = slog.LevelWarn
 	}
+	if !s.log.Enabled(ctx, level) {
+		return // nothing to build: calls are logged at debug level
+	}
 	s.log.Log(ctx, level, "request", "request_id", id, "method", method, "code", code, "duration", d)
 }

@@ -67,27 +67,35 @@ func EvaluateValue(ds *features.Dataset, cal, end time.Time) (ValueEvaluation, e
 	}
 	n := len(sum.Customers)
 	ev.Customers = n
-	predOrders, predSpend := make([]float64, n), make([]float64, n)
-	seasOrders, seasSpend := make([]float64, n), make([]float64, n)
-	naiveOrders, naiveSpend := h.Naive(sum), make([]float64, n)
+	plain, seas := newForecast(n), newForecast(n)
+	plainSpend, seasSpend, naiveSpend := newForecast(n), newForecast(n), newForecast(n)
+	naive := h.Naive(sum)
 	for i := range sum.Customers {
 		c := &sum.Customers[i]
-		predOrders[i] = scores[i].ExpectedOrders
-		predSpend[i] = scores[i].ExpectedOrders * scores[i].ExpectedValue
-		seasOrders[i] = seasonal[i].ExpectedOrders
-		seasSpend[i] = seasonal[i].ExpectedOrders * seasonal[i].ExpectedValue
-		naiveSpend[i] = naiveOrders[i] * c.HistoricValue() / float64(c.X+1)
+		plain.Mean[i], plain.Median[i] = scores[i].ExpectedOrders, scores[i].MedianOrders
+		seas.Mean[i], seas.Median[i] = seasonal[i].ExpectedOrders, seasonal[i].MedianOrders
+		// Spend: the order forecast times the expected order value (for the
+		// median, a forecast of spend close to its median, not exactly it).
+		v := scores[i].ExpectedValue
+		plainSpend.Mean[i], plainSpend.Median[i] = plain.Mean[i]*v, plain.Median[i]*v
+		seasSpend.Mean[i], seasSpend.Median[i] = seas.Mean[i]*v, seas.Median[i]*v
+		nv := c.HistoricValue() / float64(c.X+1)
+		naiveSpend.Mean[i], naiveSpend.Median[i] = naive.Mean[i]*nv, naive.Median[i]*nv
 	}
-	row := func(name, qty string, pred, actual []float64) ForecastAccuracy {
-		return ForecastAccuracy{Quantity: qty, HoldoutAccuracy: btyd.Compare(name, pred, actual)}
+	row := func(name, qty string, f btyd.Forecast, actual []float64) ForecastAccuracy {
+		return ForecastAccuracy{Quantity: qty, HoldoutAccuracy: btyd.Compare(name, f, actual)}
 	}
 	ev.Rows = []ForecastAccuracy{
-		row("bg/nbd, seasonal (patron)", "orders", seasOrders, h.Actual),
-		row("bg/nbd, plain", "orders", predOrders, h.Actual),
-		row("naive constant rate", "orders", naiveOrders, h.Actual),
+		row("bg/nbd, seasonal (patron)", "orders", seas, h.Actual),
+		row("bg/nbd, plain", "orders", plain, h.Actual),
+		row("naive constant rate", "orders", naive, h.Actual),
 		row("bg/nbd x gamma-gamma, seasonal (patron)", "spend", seasSpend, h.Spend),
-		row("bg/nbd x gamma-gamma, plain", "spend", predSpend, h.Spend),
+		row("bg/nbd x gamma-gamma, plain", "spend", plainSpend, h.Spend),
 		row("naive constant rate", "spend", naiveSpend, h.Spend),
 	}
 	return ev, nil
+}
+
+func newForecast(n int) btyd.Forecast {
+	return btyd.Forecast{Mean: make([]float64, n), Median: make([]float64, n)}
 }

@@ -187,9 +187,9 @@ func writeValueEvaluation(w io.Writer, ev training.ValueEvaluation) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "forecast\tquantity\tpredicted total\tactual total\tPearson\tMAE\t")
+	fmt.Fprintln(tw, "forecast\tquantity\tpredicted total\tactual total\tPearson\tMAE (mean)\tMAE (median)\t")
 	for _, r := range ev.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.3f\t%.3f\t\n", r.Forecast, r.Quantity, r.Predicted, r.Actual, r.Pearson, r.MAE)
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f\t\n", r.Forecast, r.Quantity, r.Predicted, r.Actual, r.Pearson, r.MAE, r.MedianMAE)
 	}
 	tw.Flush()
 }

@@ -138,8 +138,8 @@ func writeValueSummary(w io.Writer, res training.Result) {
 	fmt.Fprintf(w, "customer value: %s r=%.3g alpha=%.3g a=%.3g b=%.3g (%s customers, %s repeat buyers); top 5%% hold %.0f%% of predicted %g-day CLV\n",
 		kind, p.R, p.Alpha, p.A, p.B, commaInt(int64(v.Customers)), commaInt(int64(v.RepeatBuyers)), 100*v.TopShare, v.Options.HorizonDays)
 	if sel := v.Selection; sel != nil && len(sel.Candidates) >= 3 {
-		fmt.Fprintf(w, "  chosen on %s to %s by per-customer MAE of orders: BG/NBD %.3f, MBG/NBD %.3f, naive %.3f\n",
-			sel.Through.AddDate(0, 0, 1).Format(time.DateOnly), sel.End.Format(time.DateOnly), sel.Candidates[0].MAE, sel.Candidates[1].MAE, sel.Candidates[2].MAE)
+		fmt.Fprintf(w, "  chosen on %s to %s by per-customer MAE of median orders: BG/NBD %.3f, MBG/NBD %.3f, naive %.3f\n",
+			sel.Through.AddDate(0, 0, 1).Format(time.DateOnly), sel.End.Format(time.DateOnly), sel.Candidates[0].MedianMAE, sel.Candidates[1].MedianMAE, sel.Candidates[2].MedianMAE)
 	}
 	for _, b := range v.Boundary {
 		fmt.Fprintf(w, "  boundary fit: %s\n", b)

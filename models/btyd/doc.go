@@ -9,13 +9,15 @@
 //     spend, repeat spend and returns.
 //   - BGNBD (Fader, Hardie & Lee 2005, Marketing Science 24(2)) models the
 //     transactions: FitBGNBD estimates it by maximum likelihood; PAlive,
-//     ExpectedOrders, ProbAny and MedianWait predict one customer.
+//     ExpectedOrders, ProbAny, OrdersAtLeast, MedianOrders and MedianWait
+//     predict one customer.
 //   - MBGNBD (Batislam, Denizel & Filiztekin 2007, IJRM 24(3); Wagner &
 //     Hoppe 2008, IJRM 25(3)) is the same model with dropout possible
 //     right after the first purchase too, so one-time buyers can be gone:
 //     FitMBGNBD estimates it; both implement PurchaseModel, and Fit fits
 //     either (FitOptions.Purchases). SelectByHoldout chooses between them
-//     by per-customer MAE on a validation window (Holdout).
+//     by per-customer MAE of the median forecast on a validation window
+//     (Holdout; a Forecast has a mean and a median).
 //   - GammaGamma (Fader, Hardie & Lee 2005, JMR 42(4)) models the value of
 //     transactions: FitGammaGamma estimates it, ExpectedValue predicts.
 //   - Model ties both together: Fit on a Summary, then Score or ScoreAll

@@ -105,15 +105,15 @@ func TestHoldout(t *testing.T) {
 	if _, err := NewHoldout(ds, s, time.Date(2024, 1, 11, 0, 0, 0, 0, time.UTC)); err == nil {
 		t.Error("empty holdout accepted")
 	}
-	a := h.Accuracy("test", []float64{1, 1})
-	if a.Predicted != 2 || a.Actual != 2 || a.MAE != 1 {
+	a := h.Accuracy("test", Forecast{Mean: []float64{1, 1}, Median: []float64{2, 1}})
+	if a.Predicted != 2 || a.Actual != 2 || a.MAE != 1 || a.MedianMAE != 0.5 {
 		t.Errorf("accuracy %+v", a)
 	}
 }
 
 // TestSelectByHoldout runs the selection on synthetic BG/NBD data: both
-// models are fitted and scored, the choice is the lower MAE, and both beat
-// the naive forecast.
+// models are fitted and scored, the choice is the lower MAE of the median
+// forecast, and both beat the naive forecast on either MAE.
 func TestSelectByHoldout(t *testing.T) {
 	ds, cfg := synthDataset(t, 4000, 11)
 	through := cfg.End.AddDate(0, 0, -121)
@@ -125,14 +125,17 @@ func TestSelectByHoldout(t *testing.T) {
 		t.Fatalf("selection %+v", sel)
 	}
 	for _, c := range sel.Candidates {
-		t.Logf("%-7s total %.0f (actual %.0f) pearson %.3f MAE %.4f %s", c.Forecast, c.Predicted, c.Actual, c.Pearson, c.MAE, c.Err)
+		t.Logf("%-7s total %.0f (actual %.0f) pearson %.3f MAE %.4f median MAE %.4f %s", c.Forecast, c.Predicted, c.Actual, c.Pearson, c.MAE, c.MedianMAE, c.Err)
 	}
 	bg, mbg, naive := sel.Candidates[0], sel.Candidates[1], sel.Candidates[2]
-	if want := map[bool]PurchaseKind{true: MBGNBDKind, false: BGNBDKind}[mbg.MAE < bg.MAE]; sel.Kind != want {
-		t.Errorf("chose %s with MAE BG/NBD %v, MBG/NBD %v", sel.Kind, bg.MAE, mbg.MAE)
+	if want := map[bool]PurchaseKind{true: MBGNBDKind, false: BGNBDKind}[mbg.MedianMAE < bg.MedianMAE]; sel.Kind != want {
+		t.Errorf("chose %s with median MAE BG/NBD %v, MBG/NBD %v", sel.Kind, bg.MedianMAE, mbg.MedianMAE)
 	}
 	if !(bg.MAE < naive.MAE && mbg.MAE < naive.MAE) {
 		t.Errorf("MAE BG/NBD %v, MBG/NBD %v, naive %v: want both models to beat naive", bg.MAE, mbg.MAE, naive.MAE)
+	}
+	if !(bg.MedianMAE < naive.MedianMAE && mbg.MedianMAE < naive.MedianMAE) {
+		t.Errorf("median MAE BG/NBD %v, MBG/NBD %v, naive %v: want both models to beat naive", bg.MedianMAE, mbg.MedianMAE, naive.MedianMAE)
 	}
 	if sel.Models[sel.Kind] == nil || sel.Models[sel.Kind].Kind != sel.Kind {
 		t.Errorf("chosen model missing")
@@ -190,12 +193,12 @@ func TestOnlineRetailHoldout(t *testing.T) {
 			for i := range s.Customers {
 				if s.Customers[i].X == 0 {
 					one++
-					onePred += pred[i]
+					onePred += pred.Mean[i]
 				}
 			}
-			t.Logf("  seasonality %.3f: total %.0f (actual %.0f) pearson %.3f MAE %.4f; one-time buyers (%v) predicted %.0f",
-				season, a.Predicted, a.Actual, a.Pearson, a.MAE, one, onePred)
+			t.Logf("  seasonality %.3f: total %.0f (actual %.0f) pearson %.3f MAE %.4f (median %.4f); one-time buyers (%v) predicted %.0f",
+				season, a.Predicted, a.Actual, a.Pearson, a.MAE, a.MedianMAE, one, onePred)
 		}
 	}
-	t.Logf("naive x/T·H: total %.0f pearson %.3f MAE %.4f", naive.Predicted, naive.Pearson, naive.MAE)
+	t.Logf("naive x/T·H: total %.0f pearson %.3f MAE %.4f (Poisson median %.4f)", naive.Predicted, naive.Pearson, naive.MAE, naive.MedianMAE)
 }

@@ -72,6 +72,10 @@ type PurchaseModel interface {
 	// MedianWait is the median time from T to the next transaction of an
 	// active customer.
 	MedianWait(o Obs) float64
+	// OrdersAtLeast is the probability of at least k transactions in (T, T+t].
+	OrdersAtLeast(t float64, o Obs, k int) float64
+	// MedianOrders is the median number of transactions in (T, T+t].
+	MedianOrders(t float64, o Obs) float64
 	// PopulationExpected is E[X(t)] for a new customer.
 	PopulationExpected(t float64) float64
 }

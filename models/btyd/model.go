@@ -137,6 +137,10 @@ type Score struct {
 	QuietProb float64
 	// ExpectedOrders is the expected number of transactions in the horizon.
 	ExpectedOrders float64
+	// MedianOrders is the median number of transactions in the horizon:
+	// the forecast with the smallest expected absolute error (see
+	// BGNBD.MedianOrders), where ExpectedOrders has the smallest squared one.
+	MedianOrders float64
 	// ProbAny is the probability of at least one transaction in the horizon.
 	ProbAny float64
 	// NextOrderDays is the median number of days after Through to the next
@@ -184,6 +188,7 @@ func (m *Model) score(bg PurchaseModel, s *Summary, c *Customer, opts CLVOptions
 		PAlive:        bg.PAlive(o),
 		QuietProb:     bg.QuietProb(o),
 		ProbAny:       bg.ProbAny(h*opts.Seasonality, o),
+		MedianOrders:  bg.MedianOrders(h*opts.Seasonality, o),
 		NextOrderDays: bg.MedianWait(o) * d,
 		ExpectedValue: m.Spend.ExpectedValue(o.X, c.MeanRepeatValue()),
 		HistoricValue: c.HistoricValue(),

@@ -152,7 +152,8 @@ func Fit(ds *features.Dataset, asOf time.Time, opts Options) (*Fitted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoModel, err)
 	}
-	// BG/NBD or MBG/NBD: the one with the lower per-customer MAE on the last
+	// BG/NBD or MBG/NBD: the one with the lower per-customer MAE (of the
+	// median forecast) on the last
 	// SelectionDays before the as-of date (fitted on the orders before them).
 	kind := btyd.BGNBDKind
 	var selection *btyd.Selection

@@ -30,6 +30,8 @@ fuzz:
 	$(GO) test ./features -run '^$$' -fuzz '^FuzzCSVSplit$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./models/profiles -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./models/recommend -run '^$$' -fuzz '^FuzzDecodeHistory$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./serving -run '^$$' -fuzz '^FuzzREST$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./serving -run '^$$' -fuzz '^FuzzValidation$$' -fuzztime $(FUZZTIME)
 
 # proto: regenerate the committed Go code and OpenAPI document from $(PROTO_DIR).
 proto: proto-tools

@@ -56,6 +56,12 @@ type builder struct {
 	ordLines []int32            // kept lines of each order
 	bigOrder map[int32]*lineSet // line sets of orders with many lines
 
+	// suppLast is the last customer id asked about in isSuppressed.
+	suppLast struct {
+		valid, yes bool
+		id         []byte
+	}
+
 	// The previous kept line's order, customer and country: the lines of an
 	// order are usually adjacent, so most lines skip the id maps.
 	last struct {
@@ -107,6 +113,17 @@ func (b *builder) count(reason string, line int64, field Column, detail string, 
 	if field >= 0 {
 		fieldName = field.String()
 	}
+	if reason == ReasonSuppressed {
+		// A forgotten customer's lines leave no text anywhere: the
+		// summary and the rejects file get the line number only.
+		if len(r.Examples) < maxExamples {
+			r.Examples = append(r.Examples, Example{Line: line, Detail: "customer on the suppression list (forgotten)"})
+		}
+		if b.rejects != nil {
+			_ = b.rejects.Write([]string{strconv.FormatInt(line, 10), r.Kind, reason, "", "", ""})
+		}
+		return
+	}
 	if len(r.Examples) < maxExamples {
 		r.Examples = append(r.Examples, Example{Line: line, Field: fieldName, Detail: detail, Text: exampleText(raw)})
 	}
@@ -115,6 +132,19 @@ func (b *builder) count(reason string, line int64, field Column, detail string, 
 		_ = b.rejects.Write([]string{strconv.FormatInt(line, 10), r.Kind, reason, fieldName, detail,
 			string(bytes.ToValidUTF8(raw, []byte("\uFFFD")))})
 	}
+}
+
+// isSuppressed asks Options.Suppressed about a customer id, remembering
+// the last answer: a customer's lines are usually adjacent, and the check
+// may cost a hash.
+func (b *builder) isSuppressed(custID []byte) bool {
+	if b.suppLast.valid && bytes.Equal(custID, b.suppLast.id) {
+		return b.suppLast.yes
+	}
+	yes := b.opts.Suppressed(custID)
+	b.suppLast.valid, b.suppLast.yes = true, yes
+	b.suppLast.id = append(b.suppLast.id[:0], custID...)
+	return yes
 }
 
 const noField Column = -1
@@ -215,6 +245,10 @@ func (b *builder) add(f *[numColumns][]byte, raw []byte, line int64) {
 	}
 	custID, ok := b.id(f[ColCustomerID], ColCustomerID, "", raw, line)
 	if !ok {
+		return
+	}
+	if len(custID) > 0 && b.opts.Suppressed != nil && b.isSuppressed(custID) {
+		b.count(ReasonSuppressed, line, noField, "", nil)
 		return
 	}
 	qty, err := parseNumber(bytes.TrimSpace(f[ColQuantity]))

@@ -55,6 +55,11 @@ type Options struct {
 	// Rejects, when set, receives every rejected or dropped line as CSV:
 	// line,kind,reason,field,detail,text.
 	Rejects io.Writer
+	// Suppressed, when set, reports whether a (normalised) customer id is
+	// on the suppression list of forgotten customers; their lines are
+	// dropped with reason "suppressed_customer" and counted, their text
+	// kept nowhere.
+	Suppressed func(customerID []byte) bool
 	// Progress, when set, is called about every 64k lines.
 	Progress func(Progress)
 	// SizeHint is the expected size of the uncompressed input in bytes (0

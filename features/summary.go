@@ -108,12 +108,16 @@ const (
 	ReasonZeroQuantity     = "zero_quantity"
 	ReasonNonPositivePrice = "non_positive_price"
 	ReasonDuplicate        = "duplicate"
+	// ReasonSuppressed drops the lines of a customer on the data
+	// directory's suppression list (forgotten on request); its examples
+	// carry line numbers only, never the text.
+	ReasonSuppressed = "suppressed_customer"
 )
 
 // dropReasons are the cleaning rules; every other reason is a reject.
 var dropReasons = map[string]bool{
 	ReasonAfterAsOf: true, ReasonNonProduct: true, ReasonZeroQuantity: true,
-	ReasonNonPositivePrice: true, ReasonDuplicate: true,
+	ReasonNonPositivePrice: true, ReasonDuplicate: true, ReasonSuppressed: true,
 }
 
 // maxExamples is how many example lines each reason keeps.
@@ -169,6 +173,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 				field := ""
 				if e.Field != "" {
 					field = " " + e.Field + ":"
+				}
+				if e.Text == "" {
+					p("    line %d:%s %s\n", e.Line, field, e.Detail)
+					continue
 				}
 				p("    line %d:%s %s | %s\n", e.Line, field, e.Detail, e.Text)
 			}

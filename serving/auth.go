@@ -11,7 +11,8 @@
 //	                popular items) and ItemService.GetItem: what a storefront needs.
 //	customers:read  CustomerService: customer summaries, value, churn, lists and
 //	                batches: what a CRM system needs.
-//	admin           ModelService, and every other method.
+//	admin           ModelService, CustomerService.ForgetCustomer (erasure), and
+//	                every other method.
 //
 // Scopes do not nest except admin: a storefront key (recommend) never reads a
 // customer's value or churn, and a CRM key never asks for recommendations
@@ -156,6 +157,8 @@ var methodScopes = map[string]Scope{
 	patronv1.CustomerService_ListCustomers_FullMethodName:          ScopeCustomersRead,
 	patronv1.CustomerService_GetCustomerChurn_FullMethodName:       ScopeCustomersRead,
 	patronv1.CustomerService_BatchGetCustomerChurn_FullMethodName:  ScopeCustomersRead,
+	// Erasing a customer rewrites bundles: operators only.
+	patronv1.CustomerService_ForgetCustomer_FullMethodName: ScopeAdmin,
 
 	patronv1.ModelService_GetActiveModel_FullMethodName: ScopeAdmin,
 	patronv1.ModelService_ListModels_FullMethodName:     ScopeAdmin,
@@ -599,6 +602,10 @@ func (g guardedCustomers) GetCustomerChurn(ctx context.Context, r *patronv1.GetC
 
 func (g guardedCustomers) BatchGetCustomerChurn(ctx context.Context, r *patronv1.BatchGetCustomerChurnRequest) (*patronv1.BatchGetCustomerChurnResponse, error) {
 	return guarded(ctx, g.a, patronv1.CustomerService_BatchGetCustomerChurn_FullMethodName, r, g.next.BatchGetCustomerChurn)
+}
+
+func (g guardedCustomers) ForgetCustomer(ctx context.Context, r *patronv1.ForgetCustomerRequest) (*patronv1.ForgetCustomerResponse, error) {
+	return guarded(ctx, g.a, patronv1.CustomerService_ForgetCustomer_FullMethodName, r, g.next.ForgetCustomer)
 }
 
 type guardedItems struct {

@@ -85,6 +85,9 @@ func authCalls() []authCall {
 		{patronv1.CustomerService_ListCustomers_FullMethodName, &patronv1.ListCustomersRequest{}, &patronv1.ListCustomersResponse{}, "GET", "/v1/customers", ""},
 		{patronv1.CustomerService_GetCustomerChurn_FullMethodName, &patronv1.GetCustomerChurnRequest{CustomerId: vipID}, &patronv1.CustomerChurn{}, "GET", "/v1/customers/" + vip + "/churn", ""},
 		{patronv1.CustomerService_BatchGetCustomerChurn_FullMethodName, &patronv1.BatchGetCustomerChurnRequest{CustomerIds: []string{vipID}}, &patronv1.BatchGetCustomerChurnResponse{}, "POST", "/v1/customers:batchGetChurn", `{"customerIds":["vip/1 ü?"]}`},
+		// An id no bundle holds: admin keys really forget it, and the other
+		// calls' customers stay.
+		{patronv1.CustomerService_ForgetCustomer_FullMethodName, &patronv1.ForgetCustomerRequest{CustomerId: "nobody/9"}, &patronv1.ForgetCustomerResponse{}, "POST", "/v1/customers/nobody%2F9:forget", ""},
 		{patronv1.ModelService_GetActiveModel_FullMethodName, &patronv1.GetActiveModelRequest{}, &patronv1.Model{}, "GET", "/v1/models/active", ""},
 		{patronv1.ModelService_ListModels_FullMethodName, &patronv1.ListModelsRequest{}, &patronv1.ListModelsResponse{}, "GET", "/v1/models", ""},
 	}

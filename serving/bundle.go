@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/patron-crm/patron/models/churn"
+	"github.com/patron-crm/patron/models/privacy"
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
@@ -26,7 +27,10 @@ var requiredTables = append([]string{profiles.CustomerTable, profiles.ItemTable}
 // current. The database is closed when the last reference is released, so a
 // swap never closes a bundle under a request that is still reading it.
 type loadedBundle struct {
-	bundle   *registry.Bundle
+	bundle *registry.Bundle
+	// store is what the model readers read: the bundle, with suppressed
+	// (forgotten) customers hidden (see privacy.go).
+	store    bundleStore
 	manifest registry.Manifest
 	profiles *profiles.Store
 	// recs answers recommendation requests; opened by validate, which
@@ -49,13 +53,17 @@ type loadedBundle struct {
 	closed atomic.Bool
 }
 
-func newLoadedBundle(b *registry.Bundle) (*loadedBundle, error) {
+func newLoadedBundle(b *registry.Bundle, supp *atomic.Pointer[privacy.List]) (*loadedBundle, error) {
 	m := b.Manifest()
 	st, err := manifestStruct(m)
 	if err != nil {
 		return nil, err
 	}
-	l := &loadedBundle{bundle: b, manifest: m, profiles: profiles.Open(b), manifestPB: st}
+	var store bundleStore = b
+	if supp != nil {
+		store = suppressingStore{b: b, list: supp}
+	}
+	l := &loadedBundle{bundle: b, store: store, manifest: m, profiles: profiles.Open(store), manifestPB: st}
 	l.refs.Store(1)
 	return l, nil
 }
@@ -122,11 +130,17 @@ func (c *current) swap(l *loadedBundle) *loadedBundle {
 // served: a known format, the tables the server reads, and a probe read of
 // each. On error nothing is left open.
 func openBundle(reg *registry.Registry, v registry.Version) (*loadedBundle, error) {
+	return openBundleHiding(reg, v, nil)
+}
+
+// openBundleHiding is openBundle with the customers on *supp hidden from
+// every read (supp nil: none).
+func openBundleHiding(reg *registry.Registry, v registry.Version, supp *atomic.Pointer[privacy.List]) (*loadedBundle, error) {
 	b, err := reg.OpenBundle(v)
 	if err != nil {
 		return nil, err
 	}
-	l, err := newLoadedBundle(b)
+	l, err := newLoadedBundle(b, supp)
 	if err == nil {
 		err = validate(l)
 	}
@@ -164,12 +178,12 @@ func validate(l *loadedBundle) error {
 			return fmt.Errorf("bundle v%d: probe read of table %q (%d rows in manifest): %w", m.Version, name, n, err)
 		}
 	}
-	recs, err := recommend.Open(l.bundle)
+	recs, err := recommend.Open(l.store)
 	if err != nil {
 		return fmt.Errorf("bundle v%d: load recommendation models: %w", m.Version, err)
 	}
 	l.recs = recs
-	vals, err := value.Open(l.bundle, int64(m.Version))
+	vals, err := value.Open(l.store, int64(m.Version))
 	switch {
 	case errors.Is(err, value.ErrNoModel):
 		l.valuesMissing = valueSkipped(m, err) // served without; value endpoints say why
@@ -179,7 +193,7 @@ func validate(l *loadedBundle) error {
 		l.values = vals
 	}
 	isNotFound := func(err error) bool { return errors.Is(err, registry.ErrNotFound) }
-	sc, err := churn.OpenScores(l.bundle, isNotFound)
+	sc, err := churn.OpenScores(l.store, isNotFound)
 	switch {
 	case errors.Is(err, churn.ErrNoScores):
 		l.churnMissing = skipped(m, "churn", err)
@@ -195,7 +209,7 @@ func validate(l *loadedBundle) error {
 // database or records are unreadable is caught at load time.
 func probe(l *loadedBundle, table string) error {
 	var key string
-	err := l.bundle.Scan(table, func(k, _ []byte) error {
+	err := l.store.Scan(table, func(k, _ []byte) error {
 		key = string(k)
 		return errStopScan
 	})

@@ -13,6 +13,8 @@ package serving
 //	patron_bundle_load_duration_seconds                 time to open and check a bundle
 //	patron_bundle_loads_total, patron_bundle_refusals_total
 //	patron_rate_limited_total{key}                      calls refused by a key's rate limit
+//	patron_bundle_cache_hits_total{cache}               lookups the served bundle's Badger caches answered
+//	patron_bundle_cache_misses_total{cache}             lookups they did not (read from disk)
 //
 // plus the Go runtime and process collectors. Labels are bounded: REST
 // calls are labelled by the gateway's route pattern
@@ -117,10 +119,50 @@ func newMetrics(s *Server) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "patron_model_created_age_seconds", Help: "Seconds since the bundle being served was trained; 0 when none is loaded.",
 		}, age(func(l *loadedBundle) time.Time { return l.manifest.CreatedAt })),
+		cacheCollector{s},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+var (
+	cacheHitsDesc = prometheus.NewDesc("patron_bundle_cache_hits_total",
+		"Lookups in the Badger caches of the bundle being served that found what they looked for, by cache (block: table blocks; index: table indexes, encrypted bundles only). Starts at 0 with every bundle loaded.",
+		[]string{"cache"}, nil)
+	cacheMissesDesc = prometheus.NewDesc("patron_bundle_cache_misses_total",
+		"Lookups in the Badger caches of the bundle being served that missed and read from disk, by cache. Starts at 0 with every bundle loaded.",
+		[]string{"cache"}, nil)
+)
+
+// cacheCollector reads the served bundle's cache counts at scrape time.
+// Badger keeps the counts per database, so they restart from 0 when a new
+// bundle is loaded (a counter reset, which rate() and increase() handle).
+// A cache the bundle does not have (the index cache of an unencrypted
+// bundle), or no bundle at all, gives no series.
+type cacheCollector struct{ s *Server }
+
+func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheHitsDesc
+	ch <- cacheMissesDesc
+}
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	l := c.s.cur.acquire()
+	if l == nil {
+		return
+	}
+	defer c.s.release(l)
+	st := l.bundle.CacheStats()
+	add := func(on bool, name string, hits, misses uint64) {
+		if !on {
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(hits), name)
+		ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(misses), name)
+	}
+	add(st.BlockCache, "block", st.BlockHits, st.BlockMisses)
+	add(st.IndexCache, "index", st.IndexHits, st.IndexMisses)
 }
 
 // unary is the gRPC interceptor timing every unary call.

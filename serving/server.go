@@ -30,7 +30,8 @@
 // Prometheus metrics are served at /metrics (admin only with keys; see
 // metrics.go), each key has a token-bucket rate limit when Options.RateLimit
 // is set (ratelimit.go), and Options.TLS puts both listeners behind TLS
-// (tls.go).
+// (tls.go). Customers forgotten on request are answered as unknown as soon
+// as the data directory's suppression list names them (privacy.go).
 package serving
 
 import (
@@ -53,6 +54,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/patron-crm/patron/models/privacy"
 	"github.com/patron-crm/patron/models/registry"
 	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
 )
@@ -112,12 +114,22 @@ type Server struct {
 	refusal atomic.Pointer[string]
 
 	// kick asks the watcher for an immediate check and is answered by
-	// closing the channel sent (tests use it to step the watcher).
+	// closing the channel sent (tests use it to step the watcher;
+	// ForgetCustomer, to apply its own changes before it answers).
 	kick chan chan struct{}
+	// handler is the HTTP handler Serve built, stored for tests that
+	// drive it in process (the fuzz tests); nil before Serve.
+	handler atomic.Pointer[http.Handler]
+
+	// supp is the suppression list in use (forgotten customers); the
+	// bundles' stores read it on every customer read (see privacy.go).
+	supp atomic.Pointer[privacy.List]
 
 	// Watcher state, touched only by the goroutine running check.
 	seen     registry.Version // last ACTIVE value acted on
 	lastWarn string           // last ACTIVE read problem logged
+	suppSeen fileStamp        // the suppression list file last loaded
+	suppWarn string           // last suppression list problem logged
 }
 
 // New returns a server for reg. Nothing is opened until Serve.
@@ -243,6 +255,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	if s.opts.TLS != nil {
 		hs.TLSConfig = s.opts.TLS.Clone()
 	}
+	s.handler.Store(&hs.Handler)
 
 	// Load the active bundle before answering, so a server started on a
 	// trained data directory is ready from its first request.
@@ -345,6 +358,7 @@ func (s *Server) watch(ctx context.Context) {
 // A version that fails to load is tried again only after ACTIVE changes,
 // so a bad bundle is logged once, not every poll.
 func (s *Server) check() {
+	suppChanged := s.checkSuppressed()
 	v, err := s.reg.Active()
 	if err != nil {
 		msg := err.Error()
@@ -360,16 +374,18 @@ func (s *Server) check() {
 		return
 	}
 	s.lastWarn = ""
-	if v == s.seen {
+	if v == s.seen && !suppChanged {
 		return
 	}
 	s.seen = v
 	old := s.cur.p.Load()
-	if old != nil && old.manifest.Version == v {
+	if old != nil && old.manifest.Version == v && !suppChanged {
 		return
 	}
+	// A changed suppression list reloads the served bundle too: customer
+	// lists are built at load and must leave the forgotten customers out.
 	start := time.Now()
-	l, err := openBundle(s.reg, v)
+	l, err := openBundleHiding(s.reg, v, &s.supp)
 	s.metrics.loadDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.metrics.refusals.Inc()

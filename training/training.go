@@ -21,6 +21,7 @@ import (
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/models/churn"
+	"github.com/patron-crm/patron/models/privacy"
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
@@ -104,6 +105,17 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	opts := cfg.Read
 	if !cfg.AsOf.IsZero() {
 		opts.Before = cfg.AsOf
+	}
+	// Customers forgotten on request (models/privacy) never enter a bundle
+	// of this data directory: their lines are dropped and counted.
+	if opts.Suppressed == nil {
+		list, err := privacy.Load(reg.Dir())
+		if err != nil {
+			return res, fmt.Errorf("train: %w (the list of forgotten customers; restore it before training)", err)
+		}
+		if list.Len() > 0 {
+			opts.Suppressed = list.ContainsBytes
+		}
 	}
 	var ds *features.Dataset
 	var err error

@@ -19,6 +19,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
   patron eval --orders orders.csv.gz --cutoff 2025-10-01 --json > eval.json`)
 	var rf readFlags
 	rf.register(fs)
+	rf.registerDataDir(fs)
 	cutoffS := fs.String("cutoff", "", "test cutoff (YYYY-MM-DD): fit on orders before it, test on orders after (required)")
 	valS := fs.String("validation-cutoff", "", "validation cutoff inside the training period, where parameters are chosen (default: 90 days before --cutoff)")
 	endS := fs.String("end", "", "end of the test window (default: the day after the last order)")

@@ -16,6 +16,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
   patron ingest --orders export.csv --delimiter ';' --columns order_id=Bestellung,customer_id=Kunde --tz Europe/Berlin`)
 	var rf readFlags
 	rf.register(fs)
+	rf.registerDataDir(fs)
 	asOf := fs.String("as-of", "", "only read lines before this date (YYYY-MM-DD), as training would")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
 	if err := parseFlags(fs, args); err != nil {

@@ -47,6 +47,7 @@ func commands() []command {
 		{"eval", "evaluate the models offline on a time split, beside baselines", runEval},
 		{"models", "list, show, activate or delete model bundles", runModels},
 		{"export", "export customer lists (tiers, segments) as CSV or JSON Lines", runExport},
+		{"customers", "forget customers on request (privacy erasure from bundles and training)", runCustomers},
 		{"serve", "serve the active bundle over gRPC and REST", runServe},
 		{"keys", "create and list API keys for serve (--keys-file)", runKeys},
 		{"demo", "train on the bundled Online Retail data and serve it on localhost", runDemo},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/models/privacy"
 )
 
 // readFlags are the flags that say how to read an order file; ingest and
@@ -24,6 +25,9 @@ type readFlags struct {
 	noDefaultNP  bool
 	maxErrorRate float64
 	rejects      string
+	// dataDir, when set, is the data directory whose suppression list
+	// (forgotten customers) applies to the read.
+	dataDir string
 }
 
 func (r *readFlags) register(fs *flag.FlagSet) {
@@ -36,6 +40,12 @@ func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.noDefaultNP, "no-default-non-product", false, "do not drop the default non-product item ids")
 	fs.Float64Var(&r.maxErrorRate, "max-error-rate", features.DefaultMaxErrorRate, "fail when more than this share of lines is malformed (0.01 = 1%; -1 = no limit)")
 	fs.StringVar(&r.rejects, "rejects", "", "write every rejected or dropped line with its reason to this CSV file")
+}
+
+// registerDataDir adds --data-dir for commands that read orders without
+// publishing (ingest, eval): its suppression list applies to them too.
+func (r *readFlags) registerDataDir(fs *flag.FlagSet) {
+	fs.StringVar(&r.dataDir, "data-dir", defaultDataDir(), "data directory whose suppression list applies: lines of forgotten customers are dropped and counted (env PATRON_DATA_DIR)")
 }
 
 // options turns the flags into reader options. The caller closes the
@@ -92,6 +102,15 @@ func (r *readFlags) options() (features.Options, *os.File, error) {
 		return o, nil, usageError{fmt.Sprintf("--max-error-rate %v: give a share between 0 and 1 (0.01 = 1%%), or -1 for no limit", r.maxErrorRate)}
 	default:
 		o.MaxErrorRate = r.maxErrorRate
+	}
+	if r.dataDir != "" {
+		list, err := privacy.Load(r.dataDir)
+		if err != nil {
+			return o, nil, fmt.Errorf("%w (the suppression list of forgotten customers; fix or restore it before reading orders)", err)
+		}
+		if list.Len() > 0 {
+			o.Suppressed = list.ContainsBytes
+		}
 	}
 	var rej *os.File
 	if r.rejects != "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/training"
 )
@@ -58,6 +59,9 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTrainSpace(reg); err != nil {
+		return err
+	}
 	p := a.newProgress(*jsonOut)
 	cfg.Read.Progress = readProgress(p, rf.orders)
 	cfg.Progress = func(stage string) { p.Printf("%s", stage) }
@@ -65,7 +69,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	res, err := training.Train(ctx, reg, cfg)
 	p.Done()
 	if err != nil {
-		return err
+		return explainWriteError(err, reg)
 	}
 	if *jsonOut {
 		enc := json.NewEncoder(a.stdout)
@@ -83,6 +87,9 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "trained bundle v%d as of %s from %s\n", res.Manifest.Version, res.Manifest.AsOf.Format("2006-01-02"), rf.orders)
 	fmt.Fprintf(a.stdout, "  lines %s: kept %s, dropped %s, rejected %s (run `patron ingest` for the full summary)\n",
 		commaInt(s.Lines), commaInt(s.Kept), commaInt(s.Dropped), commaInt(s.Rejected))
+	if n := s.Reason(features.ReasonSuppressed).Count; n > 0 {
+		fmt.Fprintf(a.stdout, "  left out %s lines of forgotten customers (suppression list of %s)\n", commaInt(n), sf.dataDir)
+	}
 	c := res.Manifest.Counts
 	fmt.Fprintf(a.stdout, "  customers %s, items %s, orders %s\n", commaInt(c["customers"]), commaInt(c["items"]), commaInt(c["orders"]))
 	for _, st := range res.Stages {

@@ -359,6 +359,12 @@ func tableKey(dst []byte, table string, key []byte) []byte {
 // NewBuilder starts writing a new bundle into a staging directory. Nothing
 // is visible to readers until Publish.
 func (r *Registry) NewBuilder(m Manifest) (*Builder, error) {
+	return r.newBuilder(m, nil)
+}
+
+// newBuilder is NewBuilder with the database options changed by tweak
+// (nil: none).
+func (r *Registry) newBuilder(m Manifest, tweak func(badger.Options) badger.Options) (*Builder, error) {
 	if err := os.MkdirAll(r.modelsDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("registry: create %s: %w (is the data directory writable?)", r.modelsDir(), err)
 	}
@@ -376,6 +382,9 @@ func (r *Registry) NewBuilder(m Manifest) (*Builder, error) {
 		WithNumMemtables(2).
 		WithNumCompactors(2).
 		WithCompactL0OnClose(true)
+	if tweak != nil {
+		o = tweak(o)
+	}
 	db, err := badger.Open(o)
 	if err != nil {
 		os.RemoveAll(staging)
@@ -434,6 +443,31 @@ func (b *Builder) SetMetrics(name string, report any) error {
 	return nil
 }
 
+// seal ends the builder's writes for op (Publish or Replace): it flushes,
+// closes and syncs the database and takes the publish lock. fail undoes
+// the staging directory and returns its error; seal has already called it
+// when it returns an error.
+func (b *Builder) seal(op string) (unlock func(), fail func(error) (Manifest, error), err error) {
+	if b.done {
+		return nil, nil, fmt.Errorf("registry: %s after Publish or Abort", op)
+	}
+	b.done = true
+	fail = func(err error) (Manifest, error) {
+		b.db.Close()
+		os.RemoveAll(b.staging)
+		return Manifest{}, err
+	}
+	if err := b.finish(); err != nil {
+		_, err = fail(err)
+		return nil, nil, err
+	}
+	if unlock, err = b.r.lock(); err != nil {
+		_, err = fail(err)
+		return nil, nil, err
+	}
+	return unlock, fail, nil
+}
+
 // Publish finishes the bundle, gives it the next version and, if activate,
 // makes it active. Then it removes the oldest bundles beyond Options.Keep
 // (never the active one) and staging leftovers of crashed runs.
@@ -442,35 +476,9 @@ func (b *Builder) SetMetrics(name string, report any) error {
 // flush and close the database; sync its files; write manifest.json; rename
 // the staging directory to its version; rename a new ACTIVE into place.
 func (b *Builder) Publish(activate bool) (Manifest, error) {
-	if b.done {
-		return Manifest{}, errors.New("registry: Publish after Publish or Abort")
-	}
-	b.done = true
-	fail := func(err error) (Manifest, error) {
-		b.db.Close()
-		os.RemoveAll(b.staging)
-		return Manifest{}, err
-	}
-	if err := b.wb.Flush(); err != nil {
-		return fail(fmt.Errorf("registry: write bundle: %w", err))
-	}
-	b.r.step("flushed")
-	if err := b.db.Close(); err != nil {
-		return fail(fmt.Errorf("registry: close bundle database: %w", err))
-	}
-	b.r.step("closed")
-	if err := syncTree(b.staging); err != nil {
-		return fail(err)
-	}
-	b.m.Tables = b.m.Tables[:0]
-	for name, n := range b.rows {
-		b.m.Tables = append(b.m.Tables, TableInfo{Name: name, Rows: n})
-	}
-	sort.Slice(b.m.Tables, func(i, j int) bool { return b.m.Tables[i].Name < b.m.Tables[j].Name })
-
-	unlock, err := b.r.lock()
+	unlock, fail, err := b.seal("Publish")
 	if err != nil {
-		return fail(err)
+		return Manifest{}, err
 	}
 	defer unlock()
 	v, err := b.r.nextVersion()
@@ -478,11 +486,7 @@ func (b *Builder) Publish(activate bool) (Manifest, error) {
 		return fail(err)
 	}
 	b.m.Version = v
-	mj, err := json.MarshalIndent(b.m, "", "  ")
-	if err != nil {
-		return fail(fmt.Errorf("registry: encode manifest: %w", err))
-	}
-	if err := writeFileAtomic(filepath.Join(b.staging, manifestName), append(mj, '\n')); err != nil {
+	if err := b.writeManifest(); err != nil {
 		return fail(err)
 	}
 	b.r.step("manifest-written")
@@ -506,6 +510,37 @@ func (b *Builder) Publish(activate bool) (Manifest, error) {
 		return b.m, err
 	}
 	return b.m, nil
+}
+
+// finish flushes, closes and syncs the database and lists its tables in the
+// manifest.
+func (b *Builder) finish() error {
+	if err := b.wb.Flush(); err != nil {
+		return fmt.Errorf("registry: write bundle: %w", err)
+	}
+	b.r.step("flushed")
+	if err := b.db.Close(); err != nil {
+		return fmt.Errorf("registry: close bundle database: %w", err)
+	}
+	b.r.step("closed")
+	if err := syncTree(b.staging); err != nil {
+		return err
+	}
+	b.m.Tables = b.m.Tables[:0]
+	for name, n := range b.rows {
+		b.m.Tables = append(b.m.Tables, TableInfo{Name: name, Rows: n})
+	}
+	sort.Slice(b.m.Tables, func(i, j int) bool { return b.m.Tables[i].Name < b.m.Tables[j].Name })
+	return nil
+}
+
+// writeManifest writes manifest.json into the staging directory.
+func (b *Builder) writeManifest() error {
+	mj, err := json.MarshalIndent(b.m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("registry: encode manifest: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(b.staging, manifestName), append(mj, '\n'))
 }
 
 // Abort discards the bundle.

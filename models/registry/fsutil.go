@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/patron-crm/patron/internal/atomicfile"
 )
 
 // lock takes the data directory's publish lock (an flock on train.lock), held
@@ -33,48 +35,6 @@ func (r *Registry) lock() (unlock func(), err error) {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
-}
-
-// writeFileAtomic replaces path with data: write a temporary file in the same
-// directory, sync it, rename it over path and sync the directory.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return fmt.Errorf("registry: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("registry: write %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so that renames and creations in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("registry: sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("registry: sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // syncTree fsyncs every file and directory under root.
@@ -141,4 +101,20 @@ func ReadKeyFile(path string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("encryption key file %s: %w: want 16, 24 or 32 bytes, raw, hex or base64 (make one with `head -c 32 /dev/urandom | base64 > %s`)", path, ErrEncryptionKey, path)
+}
+
+// writeFileAtomic replaces path with data (see atomicfile.Write).
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so that renames and creations in it are durable.
+func syncDir(dir string) error {
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	return nil
 }

@@ -69,6 +69,9 @@ type Manifest struct {
 	// a wrong key is named before Badger is opened.
 	Encrypted      bool   `json:"encrypted"`
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// Derived is set when the bundle is a copy of another without some
+	// rows (see Registry.CopyWithout).
+	Derived *Derivation `json:"derived,omitempty"`
 }
 
 // Input identifies the order file a bundle was trained from.

@@ -237,6 +237,134 @@ func (x *Model) GetManifest() *structpb.Struct {
 	return nil
 }
 
+type ForgetCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId    string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetCustomerRequest) Reset() {
+	*x = ForgetCustomerRequest{}
+	mi := &file_patron_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetCustomerRequest) ProtoMessage() {}
+
+func (x *ForgetCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetCustomerRequest.ProtoReflect.Descriptor instead.
+func (*ForgetCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ForgetCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// ForgetCustomerResponse says what a forget removed.
+type ForgetCustomerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Known is true when any bundle held rows of the customer.
+	Known bool `protobuf:"varint,1,opt,name=known,proto3" json:"known,omitempty"`
+	// BundlesRewritten lists the versions rewritten without the customer,
+	// and NewVersion the version published in place of the active bundle
+	// (0 when the active bundle held nothing of the customer).
+	BundlesRewritten []int64 `protobuf:"varint,2,rep,packed,name=bundles_rewritten,json=bundlesRewritten,proto3" json:"bundles_rewritten,omitempty"`
+	NewVersion       int64   `protobuf:"varint,3,opt,name=new_version,json=newVersion,proto3" json:"new_version,omitempty"`
+	// RowsRemoved counts the table rows removed over all bundles.
+	RowsRemoved int64 `protobuf:"varint,4,opt,name=rows_removed,json=rowsRemoved,proto3" json:"rows_removed,omitempty"`
+	// CustomerIdHash is the id's SHA-256 (hex), as the suppression list and
+	// the audit log hold it.
+	CustomerIdHash string `protobuf:"bytes,5,opt,name=customer_id_hash,json=customerIdHash,proto3" json:"customer_id_hash,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ForgetCustomerResponse) Reset() {
+	*x = ForgetCustomerResponse{}
+	mi := &file_patron_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetCustomerResponse) ProtoMessage() {}
+
+func (x *ForgetCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_patron_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetCustomerResponse.ProtoReflect.Descriptor instead.
+func (*ForgetCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_patron_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ForgetCustomerResponse) GetKnown() bool {
+	if x != nil {
+		return x.Known
+	}
+	return false
+}
+
+func (x *ForgetCustomerResponse) GetBundlesRewritten() []int64 {
+	if x != nil {
+		return x.BundlesRewritten
+	}
+	return nil
+}
+
+func (x *ForgetCustomerResponse) GetNewVersion() int64 {
+	if x != nil {
+		return x.NewVersion
+	}
+	return 0
+}
+
+func (x *ForgetCustomerResponse) GetRowsRemoved() int64 {
+	if x != nil {
+		return x.RowsRemoved
+	}
+	return 0
+}
+
+func (x *ForgetCustomerResponse) GetCustomerIdHash() string {
+	if x != nil {
+		return x.CustomerIdHash
+	}
+	return ""
+}
+
 type GetCustomerChurnRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CustomerId    string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -246,7 +374,7 @@ type GetCustomerChurnRequest struct {
 
 func (x *GetCustomerChurnRequest) Reset() {
 	*x = GetCustomerChurnRequest{}
-	mi := &file_patron_proto_msgTypes[4]
+	mi := &file_patron_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +386,7 @@ func (x *GetCustomerChurnRequest) String() string {
 func (*GetCustomerChurnRequest) ProtoMessage() {}
 
 func (x *GetCustomerChurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[4]
+	mi := &file_patron_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +399,7 @@ func (x *GetCustomerChurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerChurnRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerChurnRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{4}
+	return file_patron_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCustomerChurnRequest) GetCustomerId() string {
@@ -306,7 +434,7 @@ type CustomerChurn struct {
 
 func (x *CustomerChurn) Reset() {
 	*x = CustomerChurn{}
-	mi := &file_patron_proto_msgTypes[5]
+	mi := &file_patron_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +446,7 @@ func (x *CustomerChurn) String() string {
 func (*CustomerChurn) ProtoMessage() {}
 
 func (x *CustomerChurn) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[5]
+	mi := &file_patron_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +459,7 @@ func (x *CustomerChurn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerChurn.ProtoReflect.Descriptor instead.
 func (*CustomerChurn) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{5}
+	return file_patron_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CustomerChurn) GetCustomerId() string {
@@ -407,7 +535,7 @@ type BatchGetCustomerChurnRequest struct {
 
 func (x *BatchGetCustomerChurnRequest) Reset() {
 	*x = BatchGetCustomerChurnRequest{}
-	mi := &file_patron_proto_msgTypes[6]
+	mi := &file_patron_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +547,7 @@ func (x *BatchGetCustomerChurnRequest) String() string {
 func (*BatchGetCustomerChurnRequest) ProtoMessage() {}
 
 func (x *BatchGetCustomerChurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[6]
+	mi := &file_patron_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +560,7 @@ func (x *BatchGetCustomerChurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCustomerChurnRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetCustomerChurnRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{6}
+	return file_patron_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BatchGetCustomerChurnRequest) GetCustomerIds() []string {
@@ -453,7 +581,7 @@ type BatchGetCustomerChurnResponse struct {
 
 func (x *BatchGetCustomerChurnResponse) Reset() {
 	*x = BatchGetCustomerChurnResponse{}
-	mi := &file_patron_proto_msgTypes[7]
+	mi := &file_patron_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +593,7 @@ func (x *BatchGetCustomerChurnResponse) String() string {
 func (*BatchGetCustomerChurnResponse) ProtoMessage() {}
 
 func (x *BatchGetCustomerChurnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[7]
+	mi := &file_patron_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +606,7 @@ func (x *BatchGetCustomerChurnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCustomerChurnResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetCustomerChurnResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{7}
+	return file_patron_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BatchGetCustomerChurnResponse) GetScores() []*CustomerChurn {
@@ -513,7 +641,7 @@ type GetCustomerValueRequest struct {
 
 func (x *GetCustomerValueRequest) Reset() {
 	*x = GetCustomerValueRequest{}
-	mi := &file_patron_proto_msgTypes[8]
+	mi := &file_patron_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +653,7 @@ func (x *GetCustomerValueRequest) String() string {
 func (*GetCustomerValueRequest) ProtoMessage() {}
 
 func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[8]
+	mi := &file_patron_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +666,7 @@ func (x *GetCustomerValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerValueRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerValueRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{8}
+	return file_patron_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCustomerValueRequest) GetCustomerId() string {
@@ -604,7 +732,7 @@ type CustomerValue struct {
 
 func (x *CustomerValue) Reset() {
 	*x = CustomerValue{}
-	mi := &file_patron_proto_msgTypes[9]
+	mi := &file_patron_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +744,7 @@ func (x *CustomerValue) String() string {
 func (*CustomerValue) ProtoMessage() {}
 
 func (x *CustomerValue) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[9]
+	mi := &file_patron_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +757,7 @@ func (x *CustomerValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerValue.ProtoReflect.Descriptor instead.
 func (*CustomerValue) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{9}
+	return file_patron_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CustomerValue) GetCustomerId() string {
@@ -790,7 +918,7 @@ type BatchGetCustomerValuesRequest struct {
 
 func (x *BatchGetCustomerValuesRequest) Reset() {
 	*x = BatchGetCustomerValuesRequest{}
-	mi := &file_patron_proto_msgTypes[10]
+	mi := &file_patron_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +930,7 @@ func (x *BatchGetCustomerValuesRequest) String() string {
 func (*BatchGetCustomerValuesRequest) ProtoMessage() {}
 
 func (x *BatchGetCustomerValuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[10]
+	mi := &file_patron_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +943,7 @@ func (x *BatchGetCustomerValuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCustomerValuesRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetCustomerValuesRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{10}
+	return file_patron_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BatchGetCustomerValuesRequest) GetCustomerIds() []string {
@@ -845,7 +973,7 @@ type BatchGetCustomerValuesResponse struct {
 
 func (x *BatchGetCustomerValuesResponse) Reset() {
 	*x = BatchGetCustomerValuesResponse{}
-	mi := &file_patron_proto_msgTypes[11]
+	mi := &file_patron_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +985,7 @@ func (x *BatchGetCustomerValuesResponse) String() string {
 func (*BatchGetCustomerValuesResponse) ProtoMessage() {}
 
 func (x *BatchGetCustomerValuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[11]
+	mi := &file_patron_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +998,7 @@ func (x *BatchGetCustomerValuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetCustomerValuesResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetCustomerValuesResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{11}
+	return file_patron_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BatchGetCustomerValuesResponse) GetValues() []*CustomerValue {
@@ -917,7 +1045,7 @@ type ListCustomersRequest struct {
 
 func (x *ListCustomersRequest) Reset() {
 	*x = ListCustomersRequest{}
-	mi := &file_patron_proto_msgTypes[12]
+	mi := &file_patron_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1057,7 @@ func (x *ListCustomersRequest) String() string {
 func (*ListCustomersRequest) ProtoMessage() {}
 
 func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[12]
+	mi := &file_patron_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1070,7 @@ func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ListCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{12}
+	return file_patron_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCustomersRequest) GetTier() string {
@@ -1001,7 +1129,7 @@ type ListCustomersResponse struct {
 
 func (x *ListCustomersResponse) Reset() {
 	*x = ListCustomersResponse{}
-	mi := &file_patron_proto_msgTypes[13]
+	mi := &file_patron_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1141,7 @@ func (x *ListCustomersResponse) String() string {
 func (*ListCustomersResponse) ProtoMessage() {}
 
 func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[13]
+	mi := &file_patron_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1154,7 @@ func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ListCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{13}
+	return file_patron_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCustomersResponse) GetCustomers() []*CustomerValue {
@@ -1068,7 +1196,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_patron_proto_msgTypes[14]
+	mi := &file_patron_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1208,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[14]
+	mi := &file_patron_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1221,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{14}
+	return file_patron_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetCustomerRequest) GetCustomerId() string {
@@ -1139,7 +1267,7 @@ type Customer struct {
 
 func (x *Customer) Reset() {
 	*x = Customer{}
-	mi := &file_patron_proto_msgTypes[15]
+	mi := &file_patron_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1279,7 @@ func (x *Customer) String() string {
 func (*Customer) ProtoMessage() {}
 
 func (x *Customer) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[15]
+	mi := &file_patron_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1292,7 @@ func (x *Customer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Customer.ProtoReflect.Descriptor instead.
 func (*Customer) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{15}
+	return file_patron_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Customer) GetCustomerId() string {
@@ -1285,7 +1413,7 @@ type OrderSummary struct {
 
 func (x *OrderSummary) Reset() {
 	*x = OrderSummary{}
-	mi := &file_patron_proto_msgTypes[16]
+	mi := &file_patron_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1425,7 @@ func (x *OrderSummary) String() string {
 func (*OrderSummary) ProtoMessage() {}
 
 func (x *OrderSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[16]
+	mi := &file_patron_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1438,7 @@ func (x *OrderSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderSummary.ProtoReflect.Descriptor instead.
 func (*OrderSummary) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{16}
+	return file_patron_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OrderSummary) GetOrderId() string {
@@ -1357,7 +1485,7 @@ type GetItemRequest struct {
 
 func (x *GetItemRequest) Reset() {
 	*x = GetItemRequest{}
-	mi := &file_patron_proto_msgTypes[17]
+	mi := &file_patron_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1497,7 @@ func (x *GetItemRequest) String() string {
 func (*GetItemRequest) ProtoMessage() {}
 
 func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[17]
+	mi := &file_patron_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1510,7 @@ func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemRequest.ProtoReflect.Descriptor instead.
 func (*GetItemRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{17}
+	return file_patron_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetItemRequest) GetItemId() string {
@@ -1414,7 +1542,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_patron_proto_msgTypes[18]
+	mi := &file_patron_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1554,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[18]
+	mi := &file_patron_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1567,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{18}
+	return file_patron_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Item) GetItemId() string {
@@ -1544,7 +1672,7 @@ type GetRecommendationsRequest struct {
 
 func (x *GetRecommendationsRequest) Reset() {
 	*x = GetRecommendationsRequest{}
-	mi := &file_patron_proto_msgTypes[19]
+	mi := &file_patron_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1684,7 @@ func (x *GetRecommendationsRequest) String() string {
 func (*GetRecommendationsRequest) ProtoMessage() {}
 
 func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[19]
+	mi := &file_patron_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1697,7 @@ func (x *GetRecommendationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecommendationsRequest.ProtoReflect.Descriptor instead.
 func (*GetRecommendationsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{19}
+	return file_patron_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetRecommendationsRequest) GetCustomerId() string {
@@ -1624,7 +1752,7 @@ type GetSimilarItemsRequest struct {
 
 func (x *GetSimilarItemsRequest) Reset() {
 	*x = GetSimilarItemsRequest{}
-	mi := &file_patron_proto_msgTypes[20]
+	mi := &file_patron_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1764,7 @@ func (x *GetSimilarItemsRequest) String() string {
 func (*GetSimilarItemsRequest) ProtoMessage() {}
 
 func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[20]
+	mi := &file_patron_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1777,7 @@ func (x *GetSimilarItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSimilarItemsRequest.ProtoReflect.Descriptor instead.
 func (*GetSimilarItemsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{20}
+	return file_patron_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetSimilarItemsRequest) GetItemId() string {
@@ -1701,7 +1829,7 @@ type RecommendBasketRequest struct {
 
 func (x *RecommendBasketRequest) Reset() {
 	*x = RecommendBasketRequest{}
-	mi := &file_patron_proto_msgTypes[21]
+	mi := &file_patron_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1841,7 @@ func (x *RecommendBasketRequest) String() string {
 func (*RecommendBasketRequest) ProtoMessage() {}
 
 func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[21]
+	mi := &file_patron_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1854,7 @@ func (x *RecommendBasketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendBasketRequest.ProtoReflect.Descriptor instead.
 func (*RecommendBasketRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{21}
+	return file_patron_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecommendBasketRequest) GetItemIds() []string {
@@ -1776,7 +1904,7 @@ type ListPopularItemsRequest struct {
 
 func (x *ListPopularItemsRequest) Reset() {
 	*x = ListPopularItemsRequest{}
-	mi := &file_patron_proto_msgTypes[22]
+	mi := &file_patron_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +1916,7 @@ func (x *ListPopularItemsRequest) String() string {
 func (*ListPopularItemsRequest) ProtoMessage() {}
 
 func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[22]
+	mi := &file_patron_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +1929,7 @@ func (x *ListPopularItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPopularItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListPopularItemsRequest) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{22}
+	return file_patron_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListPopularItemsRequest) GetLimit() int32 {
@@ -1835,7 +1963,7 @@ type RecommendationsResponse struct {
 
 func (x *RecommendationsResponse) Reset() {
 	*x = RecommendationsResponse{}
-	mi := &file_patron_proto_msgTypes[23]
+	mi := &file_patron_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +1975,7 @@ func (x *RecommendationsResponse) String() string {
 func (*RecommendationsResponse) ProtoMessage() {}
 
 func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[23]
+	mi := &file_patron_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +1988,7 @@ func (x *RecommendationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendationsResponse.ProtoReflect.Descriptor instead.
 func (*RecommendationsResponse) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{23}
+	return file_patron_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecommendationsResponse) GetItems() []*RecommendedItem {
@@ -1902,7 +2030,7 @@ type RecommendedItem struct {
 
 func (x *RecommendedItem) Reset() {
 	*x = RecommendedItem{}
-	mi := &file_patron_proto_msgTypes[24]
+	mi := &file_patron_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2042,7 @@ func (x *RecommendedItem) String() string {
 func (*RecommendedItem) ProtoMessage() {}
 
 func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[24]
+	mi := &file_patron_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2055,7 @@ func (x *RecommendedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendedItem.ProtoReflect.Descriptor instead.
 func (*RecommendedItem) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{24}
+	return file_patron_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RecommendedItem) GetItemId() string {
@@ -1980,7 +2108,7 @@ type Reason struct {
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_patron_proto_msgTypes[25]
+	mi := &file_patron_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2120,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_patron_proto_msgTypes[25]
+	mi := &file_patron_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2133,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_patron_proto_rawDescGZIP(), []int{25}
+	return file_patron_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Reason) GetKind() string {
@@ -2046,7 +2174,17 @@ const file_patron_proto_rawDesc = "" +
 	"\n" +
 	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\x12!\n" +
 	"\fcode_version\x18\x05 \x01(\tR\vcodeVersion\x123\n" +
-	"\bmanifest\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bmanifest\":\n" +
+	"\bmanifest\x18\x06 \x01(\v2\x17.google.protobuf.StructR\bmanifest\"8\n" +
+	"\x15ForgetCustomerRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\"\xc9\x01\n" +
+	"\x16ForgetCustomerResponse\x12\x14\n" +
+	"\x05known\x18\x01 \x01(\bR\x05known\x12+\n" +
+	"\x11bundles_rewritten\x18\x02 \x03(\x03R\x10bundlesRewritten\x12\x1f\n" +
+	"\vnew_version\x18\x03 \x01(\x03R\n" +
+	"newVersion\x12!\n" +
+	"\frows_removed\x18\x04 \x01(\x03R\vrowsRemoved\x12(\n" +
+	"\x10customer_id_hash\x18\x05 \x01(\tR\x0ecustomerIdHash\":\n" +
 	"\x17GetCustomerChurnRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\"\xc5\x02\n" +
@@ -2213,14 +2351,15 @@ const file_patron_proto_rawDesc = "" +
 	"\fModelService\x12D\n" +
 	"\x0eGetActiveModel\x12 .patron.v1.GetActiveModelRequest\x1a\x10.patron.v1.Model\x12I\n" +
 	"\n" +
-	"ListModels\x12\x1c.patron.v1.ListModelsRequest\x1a\x1d.patron.v1.ListModelsResponse2\xa7\x04\n" +
+	"ListModels\x12\x1c.patron.v1.ListModelsRequest\x1a\x1d.patron.v1.ListModelsResponse2\xfe\x04\n" +
 	"\x0fCustomerService\x12A\n" +
 	"\vGetCustomer\x12\x1d.patron.v1.GetCustomerRequest\x1a\x13.patron.v1.Customer\x12P\n" +
 	"\x10GetCustomerValue\x12\".patron.v1.GetCustomerValueRequest\x1a\x18.patron.v1.CustomerValue\x12m\n" +
 	"\x16BatchGetCustomerValues\x12(.patron.v1.BatchGetCustomerValuesRequest\x1a).patron.v1.BatchGetCustomerValuesResponse\x12R\n" +
 	"\rListCustomers\x12\x1f.patron.v1.ListCustomersRequest\x1a .patron.v1.ListCustomersResponse\x12P\n" +
 	"\x10GetCustomerChurn\x12\".patron.v1.GetCustomerChurnRequest\x1a\x18.patron.v1.CustomerChurn\x12j\n" +
-	"\x15BatchGetCustomerChurn\x12'.patron.v1.BatchGetCustomerChurnRequest\x1a(.patron.v1.BatchGetCustomerChurnResponse2D\n" +
+	"\x15BatchGetCustomerChurn\x12'.patron.v1.BatchGetCustomerChurnRequest\x1a(.patron.v1.BatchGetCustomerChurnResponse\x12U\n" +
+	"\x0eForgetCustomer\x12 .patron.v1.ForgetCustomerRequest\x1a!.patron.v1.ForgetCustomerResponse2D\n" +
 	"\vItemService\x125\n" +
 	"\aGetItem\x12\x19.patron.v1.GetItemRequest\x1a\x0f.patron.v1.Item2\x87\x03\n" +
 	"\x15RecommendationService\x12^\n" +
@@ -2241,85 +2380,89 @@ func file_patron_proto_rawDescGZIP() []byte {
 	return file_patron_proto_rawDescData
 }
 
-var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_patron_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_patron_proto_goTypes = []any{
 	(*GetActiveModelRequest)(nil),          // 0: patron.v1.GetActiveModelRequest
 	(*ListModelsRequest)(nil),              // 1: patron.v1.ListModelsRequest
 	(*ListModelsResponse)(nil),             // 2: patron.v1.ListModelsResponse
 	(*Model)(nil),                          // 3: patron.v1.Model
-	(*GetCustomerChurnRequest)(nil),        // 4: patron.v1.GetCustomerChurnRequest
-	(*CustomerChurn)(nil),                  // 5: patron.v1.CustomerChurn
-	(*BatchGetCustomerChurnRequest)(nil),   // 6: patron.v1.BatchGetCustomerChurnRequest
-	(*BatchGetCustomerChurnResponse)(nil),  // 7: patron.v1.BatchGetCustomerChurnResponse
-	(*GetCustomerValueRequest)(nil),        // 8: patron.v1.GetCustomerValueRequest
-	(*CustomerValue)(nil),                  // 9: patron.v1.CustomerValue
-	(*BatchGetCustomerValuesRequest)(nil),  // 10: patron.v1.BatchGetCustomerValuesRequest
-	(*BatchGetCustomerValuesResponse)(nil), // 11: patron.v1.BatchGetCustomerValuesResponse
-	(*ListCustomersRequest)(nil),           // 12: patron.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),          // 13: patron.v1.ListCustomersResponse
-	(*GetCustomerRequest)(nil),             // 14: patron.v1.GetCustomerRequest
-	(*Customer)(nil),                       // 15: patron.v1.Customer
-	(*OrderSummary)(nil),                   // 16: patron.v1.OrderSummary
-	(*GetItemRequest)(nil),                 // 17: patron.v1.GetItemRequest
-	(*Item)(nil),                           // 18: patron.v1.Item
-	(*GetRecommendationsRequest)(nil),      // 19: patron.v1.GetRecommendationsRequest
-	(*GetSimilarItemsRequest)(nil),         // 20: patron.v1.GetSimilarItemsRequest
-	(*RecommendBasketRequest)(nil),         // 21: patron.v1.RecommendBasketRequest
-	(*ListPopularItemsRequest)(nil),        // 22: patron.v1.ListPopularItemsRequest
-	(*RecommendationsResponse)(nil),        // 23: patron.v1.RecommendationsResponse
-	(*RecommendedItem)(nil),                // 24: patron.v1.RecommendedItem
-	(*Reason)(nil),                         // 25: patron.v1.Reason
-	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),                // 27: google.protobuf.Struct
+	(*ForgetCustomerRequest)(nil),          // 4: patron.v1.ForgetCustomerRequest
+	(*ForgetCustomerResponse)(nil),         // 5: patron.v1.ForgetCustomerResponse
+	(*GetCustomerChurnRequest)(nil),        // 6: patron.v1.GetCustomerChurnRequest
+	(*CustomerChurn)(nil),                  // 7: patron.v1.CustomerChurn
+	(*BatchGetCustomerChurnRequest)(nil),   // 8: patron.v1.BatchGetCustomerChurnRequest
+	(*BatchGetCustomerChurnResponse)(nil),  // 9: patron.v1.BatchGetCustomerChurnResponse
+	(*GetCustomerValueRequest)(nil),        // 10: patron.v1.GetCustomerValueRequest
+	(*CustomerValue)(nil),                  // 11: patron.v1.CustomerValue
+	(*BatchGetCustomerValuesRequest)(nil),  // 12: patron.v1.BatchGetCustomerValuesRequest
+	(*BatchGetCustomerValuesResponse)(nil), // 13: patron.v1.BatchGetCustomerValuesResponse
+	(*ListCustomersRequest)(nil),           // 14: patron.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),          // 15: patron.v1.ListCustomersResponse
+	(*GetCustomerRequest)(nil),             // 16: patron.v1.GetCustomerRequest
+	(*Customer)(nil),                       // 17: patron.v1.Customer
+	(*OrderSummary)(nil),                   // 18: patron.v1.OrderSummary
+	(*GetItemRequest)(nil),                 // 19: patron.v1.GetItemRequest
+	(*Item)(nil),                           // 20: patron.v1.Item
+	(*GetRecommendationsRequest)(nil),      // 21: patron.v1.GetRecommendationsRequest
+	(*GetSimilarItemsRequest)(nil),         // 22: patron.v1.GetSimilarItemsRequest
+	(*RecommendBasketRequest)(nil),         // 23: patron.v1.RecommendBasketRequest
+	(*ListPopularItemsRequest)(nil),        // 24: patron.v1.ListPopularItemsRequest
+	(*RecommendationsResponse)(nil),        // 25: patron.v1.RecommendationsResponse
+	(*RecommendedItem)(nil),                // 26: patron.v1.RecommendedItem
+	(*Reason)(nil),                         // 27: patron.v1.Reason
+	(*timestamppb.Timestamp)(nil),          // 28: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                // 29: google.protobuf.Struct
 }
 var file_patron_proto_depIdxs = []int32{
 	3,  // 0: patron.v1.ListModelsResponse.models:type_name -> patron.v1.Model
-	26, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	26, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
-	27, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
-	26, // 4: patron.v1.CustomerChurn.as_of_time:type_name -> google.protobuf.Timestamp
-	5,  // 5: patron.v1.BatchGetCustomerChurnResponse.scores:type_name -> patron.v1.CustomerChurn
-	26, // 6: patron.v1.CustomerValue.expected_next_order_time:type_name -> google.protobuf.Timestamp
-	26, // 7: patron.v1.CustomerValue.as_of_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: patron.v1.BatchGetCustomerValuesResponse.values:type_name -> patron.v1.CustomerValue
-	9,  // 9: patron.v1.ListCustomersResponse.customers:type_name -> patron.v1.CustomerValue
-	26, // 10: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
-	26, // 11: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
-	16, // 12: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
-	26, // 13: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
-	26, // 14: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
-	26, // 15: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
-	26, // 16: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
-	24, // 17: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
-	25, // 18: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
+	28, // 1: patron.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	28, // 2: patron.v1.Model.as_of_time:type_name -> google.protobuf.Timestamp
+	29, // 3: patron.v1.Model.manifest:type_name -> google.protobuf.Struct
+	28, // 4: patron.v1.CustomerChurn.as_of_time:type_name -> google.protobuf.Timestamp
+	7,  // 5: patron.v1.BatchGetCustomerChurnResponse.scores:type_name -> patron.v1.CustomerChurn
+	28, // 6: patron.v1.CustomerValue.expected_next_order_time:type_name -> google.protobuf.Timestamp
+	28, // 7: patron.v1.CustomerValue.as_of_time:type_name -> google.protobuf.Timestamp
+	11, // 8: patron.v1.BatchGetCustomerValuesResponse.values:type_name -> patron.v1.CustomerValue
+	11, // 9: patron.v1.ListCustomersResponse.customers:type_name -> patron.v1.CustomerValue
+	28, // 10: patron.v1.Customer.first_order_time:type_name -> google.protobuf.Timestamp
+	28, // 11: patron.v1.Customer.last_order_time:type_name -> google.protobuf.Timestamp
+	18, // 12: patron.v1.Customer.recent_orders:type_name -> patron.v1.OrderSummary
+	28, // 13: patron.v1.Customer.as_of_time:type_name -> google.protobuf.Timestamp
+	28, // 14: patron.v1.OrderSummary.order_time:type_name -> google.protobuf.Timestamp
+	28, // 15: patron.v1.Item.first_sold_time:type_name -> google.protobuf.Timestamp
+	28, // 16: patron.v1.Item.last_sold_time:type_name -> google.protobuf.Timestamp
+	26, // 17: patron.v1.RecommendationsResponse.items:type_name -> patron.v1.RecommendedItem
+	27, // 18: patron.v1.RecommendedItem.reason:type_name -> patron.v1.Reason
 	0,  // 19: patron.v1.ModelService.GetActiveModel:input_type -> patron.v1.GetActiveModelRequest
 	1,  // 20: patron.v1.ModelService.ListModels:input_type -> patron.v1.ListModelsRequest
-	14, // 21: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
-	8,  // 22: patron.v1.CustomerService.GetCustomerValue:input_type -> patron.v1.GetCustomerValueRequest
-	10, // 23: patron.v1.CustomerService.BatchGetCustomerValues:input_type -> patron.v1.BatchGetCustomerValuesRequest
-	12, // 24: patron.v1.CustomerService.ListCustomers:input_type -> patron.v1.ListCustomersRequest
-	4,  // 25: patron.v1.CustomerService.GetCustomerChurn:input_type -> patron.v1.GetCustomerChurnRequest
-	6,  // 26: patron.v1.CustomerService.BatchGetCustomerChurn:input_type -> patron.v1.BatchGetCustomerChurnRequest
-	17, // 27: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
-	19, // 28: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
-	20, // 29: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
-	21, // 30: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
-	22, // 31: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
-	3,  // 32: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
-	2,  // 33: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
-	15, // 34: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
-	9,  // 35: patron.v1.CustomerService.GetCustomerValue:output_type -> patron.v1.CustomerValue
-	11, // 36: patron.v1.CustomerService.BatchGetCustomerValues:output_type -> patron.v1.BatchGetCustomerValuesResponse
-	13, // 37: patron.v1.CustomerService.ListCustomers:output_type -> patron.v1.ListCustomersResponse
-	5,  // 38: patron.v1.CustomerService.GetCustomerChurn:output_type -> patron.v1.CustomerChurn
-	7,  // 39: patron.v1.CustomerService.BatchGetCustomerChurn:output_type -> patron.v1.BatchGetCustomerChurnResponse
-	18, // 40: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
-	23, // 41: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
-	23, // 42: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
-	23, // 43: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
-	23, // 44: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
-	32, // [32:45] is the sub-list for method output_type
-	19, // [19:32] is the sub-list for method input_type
+	16, // 21: patron.v1.CustomerService.GetCustomer:input_type -> patron.v1.GetCustomerRequest
+	10, // 22: patron.v1.CustomerService.GetCustomerValue:input_type -> patron.v1.GetCustomerValueRequest
+	12, // 23: patron.v1.CustomerService.BatchGetCustomerValues:input_type -> patron.v1.BatchGetCustomerValuesRequest
+	14, // 24: patron.v1.CustomerService.ListCustomers:input_type -> patron.v1.ListCustomersRequest
+	6,  // 25: patron.v1.CustomerService.GetCustomerChurn:input_type -> patron.v1.GetCustomerChurnRequest
+	8,  // 26: patron.v1.CustomerService.BatchGetCustomerChurn:input_type -> patron.v1.BatchGetCustomerChurnRequest
+	4,  // 27: patron.v1.CustomerService.ForgetCustomer:input_type -> patron.v1.ForgetCustomerRequest
+	19, // 28: patron.v1.ItemService.GetItem:input_type -> patron.v1.GetItemRequest
+	21, // 29: patron.v1.RecommendationService.GetRecommendations:input_type -> patron.v1.GetRecommendationsRequest
+	22, // 30: patron.v1.RecommendationService.GetSimilarItems:input_type -> patron.v1.GetSimilarItemsRequest
+	23, // 31: patron.v1.RecommendationService.RecommendBasket:input_type -> patron.v1.RecommendBasketRequest
+	24, // 32: patron.v1.RecommendationService.ListPopularItems:input_type -> patron.v1.ListPopularItemsRequest
+	3,  // 33: patron.v1.ModelService.GetActiveModel:output_type -> patron.v1.Model
+	2,  // 34: patron.v1.ModelService.ListModels:output_type -> patron.v1.ListModelsResponse
+	17, // 35: patron.v1.CustomerService.GetCustomer:output_type -> patron.v1.Customer
+	11, // 36: patron.v1.CustomerService.GetCustomerValue:output_type -> patron.v1.CustomerValue
+	13, // 37: patron.v1.CustomerService.BatchGetCustomerValues:output_type -> patron.v1.BatchGetCustomerValuesResponse
+	15, // 38: patron.v1.CustomerService.ListCustomers:output_type -> patron.v1.ListCustomersResponse
+	7,  // 39: patron.v1.CustomerService.GetCustomerChurn:output_type -> patron.v1.CustomerChurn
+	9,  // 40: patron.v1.CustomerService.BatchGetCustomerChurn:output_type -> patron.v1.BatchGetCustomerChurnResponse
+	5,  // 41: patron.v1.CustomerService.ForgetCustomer:output_type -> patron.v1.ForgetCustomerResponse
+	20, // 42: patron.v1.ItemService.GetItem:output_type -> patron.v1.Item
+	25, // 43: patron.v1.RecommendationService.GetRecommendations:output_type -> patron.v1.RecommendationsResponse
+	25, // 44: patron.v1.RecommendationService.GetSimilarItems:output_type -> patron.v1.RecommendationsResponse
+	25, // 45: patron.v1.RecommendationService.RecommendBasket:output_type -> patron.v1.RecommendationsResponse
+	25, // 46: patron.v1.RecommendationService.ListPopularItems:output_type -> patron.v1.RecommendationsResponse
+	33, // [33:47] is the sub-list for method output_type
+	19, // [19:33] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -2330,20 +2473,20 @@ func file_patron_proto_init() {
 	if File_patron_proto != nil {
 		return
 	}
-	file_patron_proto_msgTypes[8].OneofWrappers = []any{}
 	file_patron_proto_msgTypes[10].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[14].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[19].OneofWrappers = []any{}
-	file_patron_proto_msgTypes[20].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[12].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[16].OneofWrappers = []any{}
 	file_patron_proto_msgTypes[21].OneofWrappers = []any{}
 	file_patron_proto_msgTypes[22].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[23].OneofWrappers = []any{}
+	file_patron_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_patron_proto_rawDesc), len(file_patron_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -185,6 +185,7 @@ const (
 	CustomerService_ListCustomers_FullMethodName          = "/patron.v1.CustomerService/ListCustomers"
 	CustomerService_GetCustomerChurn_FullMethodName       = "/patron.v1.CustomerService/GetCustomerChurn"
 	CustomerService_BatchGetCustomerChurn_FullMethodName  = "/patron.v1.CustomerService/BatchGetCustomerChurn"
+	CustomerService_ForgetCustomer_FullMethodName         = "/patron.v1.CustomerService/ForgetCustomer"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -220,6 +221,16 @@ type CustomerServiceClient interface {
 	// customers, in request order; unknown ids are listed, not an error.
 	// REST: POST /v1/customers:batchGetChurn
 	BatchGetCustomerChurn(ctx context.Context, in *BatchGetCustomerChurnRequest, opts ...grpc.CallOption) (*BatchGetCustomerChurnResponse, error)
+	// ForgetCustomer removes a customer's data (privacy erasure; admin scope
+	// only): the id's SHA-256 joins the data directory's suppression list, so
+	// every server answers it as unknown at once and training leaves its
+	// order lines out; the active bundle is republished without the
+	// customer's rows (a new version, which servers load as usual) and the
+	// retained bundles are rewritten without them; an audit record is
+	// appended. Calling it again is harmless. Empty or invalid id:
+	// INVALID_ARGUMENT.
+	// REST: POST /v1/customers/{customer_id}:forget
+	ForgetCustomer(ctx context.Context, in *ForgetCustomerRequest, opts ...grpc.CallOption) (*ForgetCustomerResponse, error)
 }
 
 type customerServiceClient struct {
@@ -290,6 +301,16 @@ func (c *customerServiceClient) BatchGetCustomerChurn(ctx context.Context, in *B
 	return out, nil
 }
 
+func (c *customerServiceClient) ForgetCustomer(ctx context.Context, in *ForgetCustomerRequest, opts ...grpc.CallOption) (*ForgetCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForgetCustomerResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ForgetCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility.
@@ -323,6 +344,16 @@ type CustomerServiceServer interface {
 	// customers, in request order; unknown ids are listed, not an error.
 	// REST: POST /v1/customers:batchGetChurn
 	BatchGetCustomerChurn(context.Context, *BatchGetCustomerChurnRequest) (*BatchGetCustomerChurnResponse, error)
+	// ForgetCustomer removes a customer's data (privacy erasure; admin scope
+	// only): the id's SHA-256 joins the data directory's suppression list, so
+	// every server answers it as unknown at once and training leaves its
+	// order lines out; the active bundle is republished without the
+	// customer's rows (a new version, which servers load as usual) and the
+	// retained bundles are rewritten without them; an audit record is
+	// appended. Calling it again is harmless. Empty or invalid id:
+	// INVALID_ARGUMENT.
+	// REST: POST /v1/customers/{customer_id}:forget
+	ForgetCustomer(context.Context, *ForgetCustomerRequest) (*ForgetCustomerResponse, error)
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -350,6 +381,9 @@ func (UnimplementedCustomerServiceServer) GetCustomerChurn(context.Context, *Get
 }
 func (UnimplementedCustomerServiceServer) BatchGetCustomerChurn(context.Context, *BatchGetCustomerChurnRequest) (*BatchGetCustomerChurnResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchGetCustomerChurn not implemented")
+}
+func (UnimplementedCustomerServiceServer) ForgetCustomer(context.Context, *ForgetCustomerRequest) (*ForgetCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForgetCustomer not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 func (UnimplementedCustomerServiceServer) testEmbeddedByValue()                         {}
@@ -480,6 +514,24 @@ func _CustomerService_BatchGetCustomerChurn_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_ForgetCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForgetCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ForgetCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ForgetCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ForgetCustomer(ctx, req.(*ForgetCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CustomerService_ServiceDesc is the grpc.ServiceDesc for CustomerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -510,6 +562,10 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BatchGetCustomerChurn",
 			Handler:    _CustomerService_BatchGetCustomerChurn_Handler,
+		},
+		{
+			MethodName: "ForgetCustomer",
+			Handler:    _CustomerService_ForgetCustomer_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -14,6 +14,7 @@ import (
 	"github.com/patron-crm/patron/internal/stats"
 	"github.com/patron-crm/patron/models/btyd"
 	"github.com/patron-crm/patron/models/churn"
+	"github.com/patron-crm/patron/models/gbt"
 	"github.com/patron-crm/patron/models/value"
 	"github.com/patron-crm/patron/training/eval"
 )
@@ -188,7 +189,7 @@ func fitChurn(fit, val churnWindow, seed uint64) ([]*scorer, []ChurnCandidate, e
 		}
 	}
 	cands = append(cands, &scorer{name: "logistic regression (L2)", std: std, raw: lr.LogOdds, contrib: lr.Contributions})
-	gbt, err := churn.FitGBT(x, n, d, fit.y, churn.GBTParams{Trees: 300, Depth: 3, LearningRate: 0.05, MinLeaf: 40, Subsample: 0.8, Seed: seed}, vx, vn, val.y)
+	gbt, err := gbt.Fit(x, n, d, fit.y, gbt.Params{Trees: 300, Depth: 3, LearningRate: 0.05, MinLeaf: 40, Subsample: 0.8, Seed: seed}, vx, vn, val.y)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/patron-crm/patron/internal/learn"
 	"github.com/patron-crm/patron/internal/stats"
 )
 
@@ -39,10 +40,10 @@ type Platt struct {
 // likelihood (gonum L-BFGS, no penalty, deterministic).
 func FitPlatt(scores, labels []float64) (*Platt, error) {
 	n := len(scores)
-	if err := checkMatrix(scores, n, 1); err != nil {
+	if err := learn.CheckMatrix(scores, n, 1); err != nil {
 		return nil, fmt.Errorf("fit platt: scores: %w", err)
 	}
-	if err := checkBinary(labels, n); err != nil {
+	if err := learn.CheckBinary(labels, n); err != nil {
 		return nil, fmt.Errorf("fit platt: %w", err)
 	}
 	var pos float64
@@ -66,7 +67,7 @@ func FitPlatt(scores, labels []float64) (*Platt, error) {
 }
 
 // Calibrate returns σ(A·score + B).
-func (p *Platt) Calibrate(score float64) float64 { return sigmoid(p.A*score + p.B) }
+func (p *Platt) Calibrate(score float64) float64 { return learn.Sigmoid(p.A*score + p.B) }
 
 // Logit is log(p/(1−p)), with p clipped to [1e-12, 1−1e-12] so it stays
 // finite; it turns a probability into a score for Platt scaling.
@@ -104,10 +105,10 @@ type Isotonic struct {
 // FitIsotonic fits the step function on validation scores and 0/1 labels.
 func FitIsotonic(scores, labels []float64) (*Isotonic, error) {
 	n := len(scores)
-	if err := checkMatrix(scores, n, 1); err != nil {
+	if err := learn.CheckMatrix(scores, n, 1); err != nil {
 		return nil, fmt.Errorf("fit isotonic: scores: %w", err)
 	}
-	if err := checkBinary(labels, n); err != nil {
+	if err := learn.CheckBinary(labels, n); err != nil {
 		return nil, fmt.Errorf("fit isotonic: %w", err)
 	}
 	order := stats.Order(scores)
@@ -142,20 +143,4 @@ func (m *Isotonic) Calibrate(score float64) float64 {
 		k-- // the last block starting below score
 	}
 	return m.Value[max(k, 0)]
-}
-
-// checkBinary validates n labels that are exactly 0 or 1.
-func checkBinary(y []float64, n int) error {
-	if n == 0 {
-		return fmt.Errorf("no rows")
-	}
-	if len(y) != n {
-		return fmt.Errorf("%d labels for %d scores", len(y), n)
-	}
-	for i, v := range y {
-		if v != 0 && v != 1 {
-			return fmt.Errorf("label %d is %v, want 0 or 1", i, v)
-		}
-	}
-	return nil
 }

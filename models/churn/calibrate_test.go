@@ -4,6 +4,8 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/patron-crm/patron/internal/learn"
 )
 
 func TestFitIsotonicPAV(t *testing.T) {
@@ -119,7 +121,7 @@ func TestCalibratorErrors(t *testing.T) {
 
 func TestLogit(t *testing.T) {
 	for _, p := range []float64{0, 1e-3, 0.5, 0.9, 1} {
-		if v := Logit(p); math.IsInf(v, 0) || math.IsNaN(v) || !near(sigmoid(v), min(max(p, 1e-12), 1-1e-12), 1e-9) {
+		if v := Logit(p); math.IsInf(v, 0) || math.IsNaN(v) || !near(learn.Sigmoid(v), min(max(p, 1e-12), 1-1e-12), 1e-9) {
 			t.Errorf("Logit(%v) = %v", p, v)
 		}
 	}

@@ -1,7 +1,8 @@
 // Package churn holds the learners behind the churn model: a standardizer,
-// L2-regularised logistic regression, gradient-boosted trees for the binary
-// log loss, probability calibrators (Platt scaling, isotonic regression) and
-// a golearn random forest kept as an external reference.
+// L2-regularised logistic regression, probability calibrators (Platt
+// scaling, isotonic regression) and a golearn random forest kept as an
+// external reference. The boosted trees it is compared with are in
+// models/gbt.
 //
 // The package works on plain dense matrices so that the learners can be
 // tested alone and reused by any feature set: a matrix x with n rows and d

@@ -10,6 +10,8 @@ import (
 
 	"github.com/sjwhitworth/golearn/base"
 	"github.com/sjwhitworth/golearn/trees"
+
+	"github.com/patron-crm/patron/internal/learn"
 )
 
 // GolearnForestTrees is the number of trees in the golearn reference forest.
@@ -40,10 +42,10 @@ const GolearnForestTrees = 50
 // uncalibrated score (a multiple of 1/GolearnForestTrees), ID3 grows trees
 // to purity, and it takes about 0.6 s for 3,000 rows × 13 features.
 func GolearnForestReference(trainX []float64, trainN, d int, trainY []float64, testX []float64, testN int, seed uint64) (scores []float64, err error) {
-	if err := checkMatrix(trainX, trainN, d); err != nil {
+	if err := learn.CheckMatrix(trainX, trainN, d); err != nil {
 		return nil, fmt.Errorf("golearn forest: training set: %w", err)
 	}
-	if err := checkBinary(trainY, trainN); err != nil {
+	if err := learn.CheckBinary(trainY, trainN); err != nil {
 		return nil, fmt.Errorf("golearn forest: training set: %w", err)
 	}
 	if d == 0 {
@@ -52,7 +54,7 @@ func GolearnForestReference(trainX []float64, trainN, d int, trainY []float64, t
 	if testN == 0 {
 		return nil, nil
 	}
-	if err := checkMatrix(testX, testN, d); err != nil {
+	if err := learn.CheckMatrix(testX, testN, d); err != nil {
 		return nil, fmt.Errorf("golearn forest: test set: %w", err)
 	}
 	defer func() {

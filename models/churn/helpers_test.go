@@ -2,26 +2,8 @@ package churn
 
 import (
 	"math"
-	"math/rand/v2"
 	"slices"
 )
-
-// xorData simulates two uniform features in [−1, 1] with churn when they
-// share a sign (an interaction no linear model can express), flipped with
-// probability noise.
-func xorData(n int, noise float64, seed uint64) (x, y []float64) {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	x = make([]float64, 2*n)
-	y = make([]float64, n)
-	for i := range n {
-		a, b := 2*rng.Float64()-1, 2*rng.Float64()-1
-		x[2*i], x[2*i+1] = a, b
-		if (a*b > 0) != (rng.Float64() < noise) {
-			y[i] = 1
-		}
-	}
-	return x, y
-}
 
 // auc is the Mann–Whitney ROC AUC by brute force (fine for test sizes).
 func auc(scores, y []float64) float64 {

@@ -7,6 +7,9 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/optimize"
+
+	"github.com/patron-crm/patron/internal/learn"
+	"github.com/patron-crm/patron/internal/parallel"
 )
 
 // Logistic is an L2-regularised logistic regression:
@@ -53,7 +56,7 @@ func FitLogistic(x []float64, n, d int, y []float64, lambda float64) (*Logistic,
 // FitLogisticWeighted is FitLogistic with a non-negative weight per row
 // (nil means all 1), for example to balance classes or stack windows.
 func FitLogisticWeighted(x []float64, n, d int, y, w []float64, lambda float64) (*Logistic, error) {
-	if err := checkMatrix(x, n, d); err != nil {
+	if err := learn.CheckMatrix(x, n, d); err != nil {
 		return nil, fmt.Errorf("fit logistic: %w", err)
 	}
 	if err := checkLabels(y, n); err != nil {
@@ -134,7 +137,7 @@ func (m *Logistic) LogOdds(row []float64) float64 {
 }
 
 // Predict returns the churn probability σ(b + β·row).
-func (m *Logistic) Predict(row []float64) float64 { return sigmoid(m.LogOdds(row)) }
+func (m *Logistic) Predict(row []float64) float64 { return learn.Sigmoid(m.LogOdds(row)) }
 
 // Contributions writes β_j·row_j, each feature's push on the log-odds, into
 // dst (allocated when nil or short) and returns it. The intercept plus the
@@ -185,7 +188,7 @@ func (o *logisticObjective) evaluate(params []float64) {
 		return
 	}
 	d := o.d
-	nc := numChunks(o.n)
+	nc := parallel.Chunks(o.n)
 	if o.chunkG == nil {
 		o.chunkF = make([]float64, nc)
 		o.chunkG = make([][]float64, nc)
@@ -195,11 +198,11 @@ func (o *logisticObjective) evaluate(params []float64) {
 		o.lastG = make([]float64, d+1)
 	}
 	b, beta := params[0], params[1:]
-	parallelFor(nc, func(c int) {
+	parallel.For(nc, func(c int) {
 		g := o.chunkG[c]
 		clear(g)
 		var f float64
-		for i := c * chunkRows; i < min((c+1)*chunkRows, o.n); i++ {
+		for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, o.n); i++ {
 			row := o.x[i*d : (i+1)*d]
 			z := b
 			for j, v := range row {
@@ -209,8 +212,8 @@ func (o *logisticObjective) evaluate(params []float64) {
 			if o.w != nil {
 				wi = o.w[i]
 			}
-			f += wi * (softplus(z) - o.y[i]*z)
-			r := wi * (sigmoid(z) - o.y[i])
+			f += wi * (learn.Softplus(z) - o.y[i]*z)
+			r := wi * (learn.Sigmoid(z) - o.y[i])
 			g[0] += r
 			for j, v := range row {
 				g[j+1] += r * v
@@ -237,23 +240,6 @@ func (o *logisticObjective) evaluate(params []float64) {
 	o.lastF = f
 	o.lastX = append(o.lastX[:0], params...)
 	o.haveCached = true
-}
-
-// sigmoid is σ(z) = 1/(1+e^−z), evaluated without overflow.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
-}
-
-// softplus is log(1+e^z), evaluated without overflow.
-func softplus(z float64) float64 {
-	if z > 0 {
-		return z + math.Log1p(math.Exp(-z))
-	}
-	return math.Log1p(math.Exp(z))
 }
 
 func maxAbs(v []float64) float64 {

@@ -8,6 +8,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/patron-crm/patron/internal/learn"
+	"github.com/patron-crm/patron/internal/parallel"
+	"github.com/patron-crm/patron/internal/xordata"
 )
 
 func TestFitLogisticRecoversCoefficients(t *testing.T) {
@@ -23,7 +27,7 @@ func TestFitLogisticRecoversCoefficients(t *testing.T) {
 			x[i*d+j] = v
 			z += want[j+1] * v
 		}
-		if rng.Float64() < sigmoid(z) {
+		if rng.Float64() < learn.Sigmoid(z) {
 			y[i] = 1
 		}
 	}
@@ -129,7 +133,7 @@ func TestFitLogisticSeparableStaysFinite(t *testing.T) {
 }
 
 func TestFitLogisticCannotLearnXOR(t *testing.T) {
-	x, y := xorData(2000, 0, 3)
+	x, y := xordata.New(2000, 0, 3)
 	m, err := FitLogistic(x, 2000, 2, y, 1e-3)
 	if err != nil {
 		t.Fatal(err)
@@ -145,14 +149,14 @@ func TestFitLogisticCannotLearnXOR(t *testing.T) {
 
 func TestFitLogisticDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	n, d := 3*chunkRows+17, 4 // several chunks
+	n, d := 3*parallel.ChunkRows+17, 4 // several chunks
 	x := make([]float64, n*d)
 	y := make([]float64, n)
 	for i := range x {
 		x[i] = rng.NormFloat64()
 	}
 	for i := range y {
-		if rng.Float64() < sigmoid(x[i*d]-x[i*d+1]) {
+		if rng.Float64() < learn.Sigmoid(x[i*d]-x[i*d+1]) {
 			y[i] = 1
 		}
 	}

@@ -3,6 +3,8 @@ package churn
 import (
 	"fmt"
 	"math"
+
+	"github.com/patron-crm/patron/internal/learn"
 )
 
 // Standardizer centres and scales each column: z_j = (x_j − Mean[j]) / Std[j].
@@ -20,7 +22,7 @@ type Standardizer struct {
 // n×d row-major matrix x. It fails on a malformed matrix or a non-finite
 // value.
 func FitStandardizer(x []float64, n, d int) (*Standardizer, error) {
-	if err := checkMatrix(x, n, d); err != nil {
+	if err := learn.CheckMatrix(x, n, d); err != nil {
 		return nil, fmt.Errorf("fit standardizer: %w", err)
 	}
 	s := &Standardizer{Mean: make([]float64, d), Std: make([]float64, d)}
@@ -101,25 +103,6 @@ func (s *Standardizer) Unscale(m *Logistic) *Logistic {
 		out.Intercept -= b * s.Mean[j] / s.Std[j]
 	}
 	return &out
-}
-
-// checkMatrix validates an n×d row-major matrix: shape and finite values.
-func checkMatrix(x []float64, n, d int) error {
-	if n <= 0 {
-		return fmt.Errorf("no rows (n = %d)", n)
-	}
-	if d < 0 {
-		return fmt.Errorf("negative column count %d", d)
-	}
-	if len(x) != n*d {
-		return fmt.Errorf("matrix has %d values, want %d rows × %d columns = %d", len(x), n, d, n*d)
-	}
-	for k, v := range x {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("row %d column %d is %v, want a finite number", k/d, k%d, v)
-		}
-	}
-	return nil
 }
 
 // checkLabels validates labels: n values in [0, 1] (0/1 for churn; soft

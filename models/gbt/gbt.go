@@ -1,4 +1,8 @@
-package churn
+// Package gbt is gradient-boosted regression trees for binary outcomes
+// (Friedman 2001, 2002) on histogram bins, small and deterministic for a
+// seed: churn risk (models/churn) and the re-ranking of recommendation
+// candidates (models/recommend) learn with it.
+package gbt
 
 import (
 	"errors"
@@ -6,10 +10,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/patron-crm/patron/internal/learn"
+	"github.com/patron-crm/patron/internal/parallel"
 )
 
-// GBTParams configures FitGBT. A zero field takes the default in brackets.
-type GBTParams struct {
+// Params configures Fit. A zero field takes the default in brackets.
+type Params struct {
 	// Trees is the maximum number of boosting rounds M [200].
 	Trees int `json:"trees"`
 	// Depth is the depth of each regression tree, 1 to 8 [3]; a depth-D
@@ -35,7 +42,7 @@ type GBTParams struct {
 }
 
 // withDefaults fills zero fields and checks ranges.
-func (p GBTParams) withDefaults() (GBTParams, error) {
+func (p Params) withDefaults() (Params, error) {
 	if p.Trees == 0 {
 		p.Trees = 200
 	}
@@ -78,7 +85,7 @@ func (p GBTParams) withDefaults() (GBTParams, error) {
 	return p, nil
 }
 
-// GBT is a gradient-boosted tree ensemble for the binary log loss: Friedman's
+// Model is a gradient-boosted tree ensemble for the binary log loss: Friedman's
 // two-class LK_TreeBoost (Friedman 2001, "Greedy function approximation: a
 // gradient boosting machine", Ann. Statist. 29(5), algorithm 5, with y in
 // {0, 1} instead of {−1, 1}):
@@ -89,7 +96,7 @@ func (p GBTParams) withDefaults() (GBTParams, error) {
 //	  fit a depth-D regression tree to r by least squares
 //	  each leaf ℓ gets one Newton step  γ_ℓ = Σ_ℓ r_i / (Σ_ℓ p_i(1 − p_i) + λ)
 //	  F_m(x) = F_{m−1}(x) + ν γ_{ℓ(x)}
-//	P(churn | x) = σ(F_M(x))
+//	P(y = 1 | x) = σ(F_M(x))
 //
 // Splits maximise the least-squares gain on the residuals,
 // (Σ_L r)²/n_L + (Σ_R r)²/n_R − (Σ r)²/n, over thresholds taken from
@@ -104,11 +111,11 @@ func (p GBTParams) withDefaults() (GBTParams, error) {
 // plus the values of the leaves it reaches. Contributions splits the
 // log-odds per feature along each path (Saabas 2014, "Interpreting random
 // forests").
-type GBT struct {
-	Params GBTParams `json:"params"`
+type Model struct {
+	Params Params `json:"params"`
 	// D is the number of features.
 	D int `json:"d"`
-	// Bias is F_0, the prior log-odds of churn.
+	// Bias is F_0, the prior log-odds.
 	Bias  float64 `json:"bias"`
 	Trees []Tree  `json:"trees"`
 	// ValLoss[m] is the validation log loss after m+1 trees (empty without
@@ -135,14 +142,14 @@ type Node struct {
 	Value float64 `json:"v"`
 }
 
-// FitGBT fits gradient-boosted trees to the n×d row-major matrix x with 0/1
+// Fit fits gradient-boosted trees to the n×d row-major matrix x with 0/1
 // labels y. valX (valN×d) and valY form an optional validation set for early
 // stopping; pass nil, 0, nil to train all p.Trees rounds.
-func FitGBT(x []float64, n, d int, y []float64, p GBTParams, valX []float64, valN int, valY []float64) (*GBT, error) {
-	if err := checkMatrix(x, n, d); err != nil {
+func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int, valY []float64) (*Model, error) {
+	if err := learn.CheckMatrix(x, n, d); err != nil {
 		return nil, fmt.Errorf("fit gbt: %w", err)
 	}
-	if err := checkBinary(y, n); err != nil {
+	if err := learn.CheckBinary(y, n); err != nil {
 		return nil, fmt.Errorf("fit gbt: %w", err)
 	}
 	if d == 0 {
@@ -153,10 +160,10 @@ func FitGBT(x []float64, n, d int, y []float64, p GBTParams, valX []float64, val
 		return nil, fmt.Errorf("fit gbt: %w", err)
 	}
 	if valN > 0 {
-		if err := checkMatrix(valX, valN, d); err != nil {
+		if err := learn.CheckMatrix(valX, valN, d); err != nil {
 			return nil, fmt.Errorf("fit gbt: validation set: %w", err)
 		}
-		if err := checkBinary(valY, valN); err != nil {
+		if err := learn.CheckBinary(valY, valN); err != nil {
 			return nil, fmt.Errorf("fit gbt: validation set: %w", err)
 		}
 	}
@@ -169,7 +176,7 @@ func FitGBT(x []float64, n, d int, y []float64, p GBTParams, valX []float64, val
 	}
 
 	b := newBinned(x, n, d, p.Bins)
-	m := &GBT{Params: p, D: d, Bias: math.Log(pos / (float64(n) - pos))}
+	m := &Model{Params: p, D: d, Bias: math.Log(pos / (float64(n) - pos))}
 	f := make([]float64, n) // F(x_i) on the training rows
 	for i := range f {
 		f[i] = m.Bias
@@ -191,7 +198,7 @@ func FitGBT(x []float64, n, d int, y []float64, p GBTParams, valX []float64, val
 
 	for t := 0; t < p.Trees; t++ {
 		for i := range n {
-			pi := sigmoid(f[i])
+			pi := learn.Sigmoid(f[i])
 			r[i] = y[i] - pi
 			h[i] = pi * (1 - pi)
 		}
@@ -210,8 +217,8 @@ func FitGBT(x []float64, n, d int, y []float64, p GBTParams, valX []float64, val
 		m.Trees = append(m.Trees, tree)
 
 		// Update F on every training row (in-bag or not) through the bins.
-		parallelFor(numChunks(n), func(c int) {
-			for i := c * chunkRows; i < min((c+1)*chunkRows, n); i++ {
+		parallel.For(parallel.Chunks(n), func(c int) {
+			for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, n); i++ {
 				k := 0
 				for tree.Nodes[k].Feature >= 0 {
 					nd := tree.Nodes[k]
@@ -249,7 +256,7 @@ func FitGBT(x []float64, n, d int, y []float64, p GBTParams, valX []float64, val
 func logLoss(f, y []float64) float64 {
 	var s float64
 	for i, z := range f {
-		s += softplus(z) - y[i]*z
+		s += learn.Softplus(z) - y[i]*z
 	}
 	return s / float64(len(f))
 }
@@ -269,12 +276,12 @@ func (t *Tree) leaf(row []float64) float64 {
 }
 
 // NumTrees is the number of trees kept.
-func (m *GBT) NumTrees() int { return len(m.Trees) }
+func (m *Model) NumTrees() int { return len(m.Trees) }
 
 // LogOdds returns F(row) = Bias + Σ_trees leaf value.
-func (m *GBT) LogOdds(row []float64) float64 {
+func (m *Model) LogOdds(row []float64) float64 {
 	if len(row) != m.D {
-		panic(fmt.Sprintf("churn: gbt row of %d values, want %d", len(row), m.D))
+		panic(fmt.Sprintf("gbt: row of %d values, want %d", len(row), m.D))
 	}
 	z := m.Bias
 	for k := range m.Trees {
@@ -284,16 +291,16 @@ func (m *GBT) LogOdds(row []float64) float64 {
 }
 
 // Predict returns the churn probability σ(F(row)), in (0, 1).
-func (m *GBT) Predict(row []float64) float64 { return sigmoid(m.LogOdds(row)) }
+func (m *Model) Predict(row []float64) float64 { return learn.Sigmoid(m.LogOdds(row)) }
 
 // Contributions attributes the log-odds of row to features (Saabas): along
 // each tree's path, the change of node value from a split to the child taken
 // is credited to the split's feature. It writes the per-feature log-odds
 // contributions into dst (allocated when nil or short) and returns them with
 // the bias (F_0 plus every root's value); bias + Σ dst = LogOdds(row).
-func (m *GBT) Contributions(dst, row []float64) (contrib []float64, bias float64) {
+func (m *Model) Contributions(dst, row []float64) (contrib []float64, bias float64) {
 	if len(row) != m.D {
-		panic(fmt.Sprintf("churn: gbt row of %d values, want %d", len(row), m.D))
+		panic(fmt.Sprintf("gbt: row of %d values, want %d", len(row), m.D))
 	}
 	if cap(dst) < m.D {
 		dst = make([]float64, m.D)
@@ -334,7 +341,7 @@ func (b *binned) bin(j, i int) uint8 { return b.cols[j*b.n+i] }
 // bins the matrix. Features are processed in parallel; each is independent.
 func newBinned(x []float64, n, d, bins int) *binned {
 	b := &binned{n: n, d: d, cols: make([]uint8, n*d), cuts: make([][]float64, d)}
-	parallelFor(d, func(j int) {
+	parallel.For(d, func(j int) {
 		vals := make([]float64, n)
 		for i := range n {
 			vals[i] = x[i*d+j]
@@ -379,7 +386,7 @@ func countDistinct(sorted []float64) int {
 // grower builds one tree on the current residuals r and Hessians h.
 type grower struct {
 	b    *binned
-	p    GBTParams
+	p    Params
 	r, h []float64
 	// nodes and splitBins of the tree being grown.
 	nodes     []Node
@@ -479,7 +486,7 @@ func (g *grower) bestSplit(rows []int, total float64) (feat int, bin uint8, ok b
 		found[j] = best
 	}
 	if len(rows)*d >= 1<<15 {
-		parallelFor(d, scan)
+		parallel.For(d, scan)
 	} else {
 		for j := range d {
 			scan(j)

@@ -1,4 +1,4 @@
-package churn
+package gbt
 
 import (
 	"math"
@@ -6,12 +6,15 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/patron-crm/patron/internal/xordata"
+	"github.com/patron-crm/patron/training/eval"
 )
 
 func TestFitGBTLearnsXOR(t *testing.T) {
-	x, y := xorData(2000, 0.05, 1)
-	tx, ty := xorData(1000, 0.05, 2)
-	m, err := FitGBT(x, 2000, 2, y, GBTParams{Trees: 60, Depth: 2, LearningRate: 0.3, MinLeaf: 10, Seed: 1}, nil, 0, nil)
+	x, y := xordata.New(2000, 0.05, 1)
+	tx, ty := xordata.New(1000, 0.05, 2)
+	m, err := Fit(x, 2000, 2, y, Params{Trees: 60, Depth: 2, LearningRate: 0.3, MinLeaf: 10, Seed: 1}, nil, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,8 +22,8 @@ func TestFitGBTLearnsXOR(t *testing.T) {
 	for i := range scores {
 		scores[i] = m.Predict(tx[2*i : 2*i+2])
 	}
-	if a := auc(scores, ty); a < 0.9 {
-		t.Errorf("GBT test AUC on XOR = %.3f, want >= 0.9", a)
+	if a := eval.EvaluateBinary("", scores, ty).ROCAUC; a < 0.9 {
+		t.Errorf("Model test AUC on XOR = %.3f, want >= 0.9", a)
 	}
 	if n := len(m.TrainLoss); n != 60 || m.TrainLoss[n-1] >= m.TrainLoss[0] {
 		t.Errorf("training loss did not fall: %v ... %v", m.TrainLoss[0], m.TrainLoss[n-1])
@@ -28,13 +31,13 @@ func TestFitGBTLearnsXOR(t *testing.T) {
 }
 
 func TestFitGBTDeterministic(t *testing.T) {
-	x, y := xorData(3000, 0.1, 5)
-	vx, vy := xorData(500, 0.1, 6)
-	p := GBTParams{Trees: 30, Depth: 3, Subsample: 0.7, Seed: 42, MinLeaf: 5}
-	fit := func(procs int, p GBTParams) *GBT {
+	x, y := xordata.New(3000, 0.1, 5)
+	vx, vy := xordata.New(500, 0.1, 6)
+	p := Params{Trees: 30, Depth: 3, Subsample: 0.7, Seed: 42, MinLeaf: 5}
+	fit := func(procs int, p Params) *Model {
 		prev := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(prev)
-		m, err := FitGBT(x, 3000, 2, y, p, vx, 500, vy)
+		m, err := Fit(x, 3000, 2, y, p, vx, 500, vy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +65,7 @@ func TestFitGBTProbabilitiesInOpenInterval(t *testing.T) {
 			y[i] = 1
 		}
 	}
-	m, err := FitGBT(x, n, 1, y, GBTParams{Trees: 300, Depth: 2, LearningRate: 1, MinLeaf: 1}, nil, 0, nil)
+	m, err := Fit(x, n, 1, y, Params{Trees: 300, Depth: 2, LearningRate: 1, MinLeaf: 1}, nil, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +82,11 @@ func TestFitGBTProbabilitiesInOpenInterval(t *testing.T) {
 
 func TestFitGBTEarlyStopping(t *testing.T) {
 	// Labels are pure noise: validation loss soon stops improving.
-	x, _ := xorData(1000, 0, 8)
-	_, y := xorData(1000, 0.5, 9)
-	vx, _ := xorData(500, 0, 10)
-	_, vy := xorData(500, 0.5, 11)
-	m, err := FitGBT(x, 1000, 2, y, GBTParams{Trees: 300, Depth: 3, LearningRate: 0.3, MinLeaf: 5, EarlyStopping: 5}, vx, 500, vy)
+	x, _ := xordata.New(1000, 0, 8)
+	_, y := xordata.New(1000, 0.5, 9)
+	vx, _ := xordata.New(500, 0, 10)
+	_, vy := xordata.New(500, 0.5, 11)
+	m, err := Fit(x, 1000, 2, y, Params{Trees: 300, Depth: 3, LearningRate: 0.3, MinLeaf: 5, EarlyStopping: 5}, vx, 500, vy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +105,8 @@ func TestFitGBTEarlyStopping(t *testing.T) {
 }
 
 func TestGBTContributionsSumToLogOdds(t *testing.T) {
-	x, y := xorData(1000, 0.05, 12)
-	m, err := FitGBT(x, 1000, 2, y, GBTParams{Trees: 20, Depth: 2, MinLeaf: 10}, nil, 0, nil)
+	x, y := xordata.New(1000, 0.05, 12)
+	m, err := Fit(x, 1000, 2, y, Params{Trees: 20, Depth: 2, MinLeaf: 10}, nil, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +116,7 @@ func TestGBTContributionsSumToLogOdds(t *testing.T) {
 		for _, v := range c {
 			sum += v
 		}
-		if !near(sum, m.LogOdds(row), 1e-9) {
+		if math.Abs(sum-m.LogOdds(row)) > 1e-9 {
 			t.Errorf("row %v: bias + contributions = %v, log-odds %v", row, sum, m.LogOdds(row))
 		}
 	}
@@ -149,18 +152,18 @@ func TestFitGBTErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		y    []float64
-		p    GBTParams
+		p    Params
 		want string
 	}{
-		{"one class", []float64{1, 1, 1, 1}, GBTParams{}, "one class"},
-		{"depth", []float64{0, 1, 0, 1}, GBTParams{Depth: 9}, "depth is 9"},
-		{"subsample", []float64{0, 1, 0, 1}, GBTParams{Subsample: 1.5}, "subsample is 1.5"},
-		{"bins", []float64{0, 1, 0, 1}, GBTParams{Bins: 300}, "bins is 300"},
-		{"label", []float64{0, 1, 0, 0.5}, GBTParams{}, "label 3 is 0.5"},
+		{"one class", []float64{1, 1, 1, 1}, Params{}, "one class"},
+		{"depth", []float64{0, 1, 0, 1}, Params{Depth: 9}, "depth is 9"},
+		{"subsample", []float64{0, 1, 0, 1}, Params{Subsample: 1.5}, "subsample is 1.5"},
+		{"bins", []float64{0, 1, 0, 1}, Params{Bins: 300}, "bins is 300"},
+		{"label", []float64{0, 1, 0, 0.5}, Params{}, "label 3 is 0.5"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := FitGBT(x, 4, 1, tc.y, tc.p, nil, 0, nil)
+			_, err := Fit(x, 4, 1, tc.y, tc.p, nil, 0, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}

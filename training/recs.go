@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/models/gbt"
 	"github.com/patron-crm/patron/models/itemsim"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/training/eval"
@@ -21,10 +22,14 @@ type RecsReport struct {
 	Candidates       []Candidate `json:"candidates"`
 	Chosen           Candidate   `json:"chosen"`
 	// Reports are the chosen model and the baselines on the validation
-	// window, tasks "all" and "new".
-	Reports  []eval.RankReport `json:"reports"`
-	FellBack string            `json:"fell_back,omitempty"`
-	Skipped  string            `json:"skipped,omitempty"`
+	// window, tasks "all" and "new". The re-ranker was fitted on these
+	// customers: Rerank.HeldOutNDCG10 is its out-of-sample check.
+	Reports []eval.RankReport `json:"reports"`
+	// Rerank is the re-ranking stage, fitted after the personal model and
+	// history half-life were chosen, before the buy-again weight.
+	Rerank   RerankReport `json:"rerank"`
+	FellBack string       `json:"fell_back,omitempty"`
+	Skipped  string       `json:"skipped,omitempty"`
 }
 
 // Candidate is one setting tried on the validation window.
@@ -43,7 +48,7 @@ var (
 	// between the two stronger models.
 	personalModels   = []string{recommend.ModelEASE, recommend.ModelRP3Beta}
 	historyHalfLives = []float64{30, 60, 120}
-	rebuyWeights     = []float64{0.5, 1, 2}
+	rebuyWeights     = []float64{0.5, 1, 2, 4}
 )
 
 // MaxValidationCustomers bounds the customers the validation search scores,
@@ -56,21 +61,44 @@ const (
 	BaselineItemKNN = "item-knn"
 )
 
+// recsChoice is what the validation search chose: blend parameters and the
+// re-ranking model (nil: none), with the report.
+type recsChoice struct {
+	Params   recommend.Params
+	Reranker *gbt.Model
+	Report   RecsReport
+}
+
+// apply fits the chosen recommender on ds as of asOf (Fit, or FitForRanking
+// when ranking is all that is asked).
+func (ch recsChoice) apply(ds *features.Dataset, asOf time.Time, forRanking bool) (*recommend.Recommender, error) {
+	fit := recommend.Fit
+	if forRanking {
+		fit = recommend.FitForRanking
+	}
+	m, err := fit(ds, asOf, ch.Params)
+	if err != nil {
+		return nil, err
+	}
+	return m.WithReranker(ch.Reranker), nil
+}
+
 // chooseRecs picks recommendation parameters on the validation window
 // [valCut, end) of ds, fitting only on orders before valCut.
-func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Params) (recommend.Params, RecsReport, error) {
-	rep := RecsReport{ValidationCutoff: valCut, ValidationEnd: end}
+func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Params) (recsChoice, error) {
+	ch := recsChoice{Params: base, Report: RecsReport{ValidationCutoff: valCut, ValidationEnd: end}}
+	rep := &ch.Report
 	split := eval.NewRankSplit(ds.Before(end), valCut, end).Sample(MaxValidationCustomers, 1)
 	if len(split.Customers) < 20 {
 		rep.Skipped = fmt.Sprintf("only %d customers bought both before and after the validation cutoff %s: kept the default parameters", len(split.Customers), valCut.Format("2006-01-02"))
-		return base, rep, nil
+		return ch, nil
 	}
 	best := Candidate{NDCG10New: -1}
 	shared := base
 	shared.Personal = recommend.ModelPopular
 	baseFit, err := recommend.FitForRanking(split.Train, valCut, shared)
 	if err != nil {
-		return base, rep, err
+		return ch, err
 	}
 	fits := map[string]*recommend.Recommender{}
 	for _, pm := range personalModels {
@@ -78,7 +106,7 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 		p.Personal = pm
 		m, err := baseFit.WithPersonal(p)
 		if err != nil {
-			return base, rep, err
+			return ch, err
 		}
 		if m.FellBack != "" {
 			rep.FellBack = m.FellBack
@@ -98,9 +126,16 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 			}
 		}
 	}
+	// The re-ranker learns to reorder the chosen vote's candidates; the
+	// buy-again weight is then chosen with it in place.
+	rr, rrRep, err := fitReranker(split, fits[best.Personal].WithBlend(best.HistoryHalfLife, base.RebuyWeight), ds, 1)
+	if err != nil {
+		return ch, err
+	}
+	rep.Rerank, ch.Reranker = rrRep, rr
 	bestAll := -1.0
 	for _, w := range rebuyWeights {
-		mm := fits[best.Personal].WithBlend(best.HistoryHalfLife, w)
+		mm := fits[best.Personal].WithBlend(best.HistoryHalfLife, w).WithReranker(rr)
 		c := best
 		c.RebuyWeight = w
 		c.NDCG10All = split.Evaluate(best.Personal, eval.TaskAll, Ranker(mm, ds)).NDCG(10)
@@ -109,15 +144,15 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 			bestAll, rep.Chosen = c.NDCG10All, c
 		}
 	}
-	p := base
+	p := &ch.Params
 	p.Personal, p.HistoryHalfLife, p.RebuyWeight = rep.Chosen.Personal, rep.Chosen.HistoryHalfLife, rep.Chosen.RebuyWeight
-	chosen := fits[p.Personal].WithBlend(p.HistoryHalfLife, p.RebuyWeight)
+	chosen := fits[p.Personal].WithBlend(p.HistoryHalfLife, p.RebuyWeight).WithReranker(rr)
 	reports, err := compare(split, ds, chosen, base)
 	if err != nil {
-		return base, rep, err
+		return ch, err
 	}
 	rep.Reports = reports
-	return p, rep, nil
+	return ch, nil
 }
 
 // compare scores a fitted recommender beside the popularity and plain
@@ -142,7 +177,7 @@ func compare(split *eval.RankSplit, ds *features.Dataset, m *recommend.Recommend
 		out = append(out,
 			split.Evaluate(BaselinePopular, task, Ranker(popM, ds)),
 			split.Evaluate(BaselineItemKNN, task, Ranker(knnM, ds)),
-			split.Evaluate("patron ("+m.Params.Personal+")", task, Ranker(m, ds)))
+			split.Evaluate(patronName(m), task, Ranker(m, ds)))
 	}
 	return out, nil
 }
@@ -185,22 +220,31 @@ func EvaluateRecs(ds *features.Dataset, valCut, cutoff, end time.Time) (RecsEval
 	if !valCut.Before(cutoff) {
 		return ev, fmt.Errorf("evaluate: validation cutoff %s must be before the cutoff %s", valCut.Format("2006-01-02"), cutoff.Format("2006-01-02"))
 	}
-	p, rep, err := chooseRecs(ds, valCut, cutoff, recommend.DefaultParams())
+	ch, err := chooseRecs(ds, valCut, cutoff, recommend.DefaultParams())
 	if err != nil {
 		return ev, err
 	}
-	ev.Validation, ev.Params = rep, p
+	ev.Validation, ev.Params = ch.Report, ch.Params
 	full := ds
 	if !end.IsZero() {
 		full = ds.Before(end)
 	}
 	split := eval.NewRankSplit(full, cutoff, time.Time{})
 	start := time.Now()
-	m, err := recommend.FitForRanking(split.Train, cutoff, p)
+	m, err := ch.apply(split.Train, cutoff, true)
 	if err != nil {
 		return ev, err
 	}
 	ev.FitSeconds = time.Since(start).Seconds()
 	ev.Test, err = compare(split, ds, m, recommend.DefaultParams())
 	return ev, err
+}
+
+// patronName names Patron's recommender in reports: its personal model, and
+// whether candidates are re-ranked.
+func patronName(m *recommend.Recommender) string {
+	if m.Reranked() {
+		return "patron (" + m.Params.Personal + ", re-ranked)"
+	}
+	return "patron (" + m.Params.Personal + ")"
 }

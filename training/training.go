@@ -173,17 +173,18 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	if valDays <= 0 {
 		valDays = DefaultValidationDays
 	}
-	params, recsRep, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, recommend.DefaultParams())
+	choice, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, recommend.DefaultParams())
 	if err != nil {
 		return res, err
 	}
+	recsRep := choice.Report
 	stage("recs-validation", start)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
 	start = time.Now()
 	say("fitting and writing recommendation models")
-	rec, err := recommend.Fit(ds, asOf, params)
+	rec, err := choice.apply(ds, asOf, false)
 	if err != nil {
 		return res, err
 	}

@@ -205,6 +205,7 @@ func writeRecsEvaluation(w io.Writer, ev training.RecsEvaluation, took time.Dura
 	}
 	fmt.Fprintf(w, "chosen: %s, history half-life %g days, buy-again weight %g (validation NDCG@10 new %.3f, all %.3f)\n",
 		v.Chosen.Personal, v.Chosen.HistoryHalfLife, v.Chosen.RebuyWeight, v.Chosen.NDCG10New, v.Chosen.NDCG10All)
+	writeRerank(w, v.Rerank)
 	if v.FellBack != "" {
 		fmt.Fprintf(w, "fell back: %s\n", v.FellBack)
 	}

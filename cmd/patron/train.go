@@ -124,10 +124,23 @@ func writeRecsSummary(w io.Writer, r training.RecsReport) {
 		for _, rep := range r.Reports {
 			fmt.Fprintf(w, "  validation NDCG@10 %-4s %-22s %.3f (%d customers)\n", rep.Task, rep.Model, rep.NDCG(10), rep.Customers)
 		}
+		writeRerank(w, r.Rerank)
 	}
 	if r.FellBack != "" {
 		fmt.Fprintf(w, "  fell back: %s\n", r.FellBack)
 	}
+}
+
+// writeRerank says whether candidates are re-ranked, and why.
+func writeRerank(w io.Writer, r training.RerankReport) {
+	if !r.Kept {
+		if r.Why != "" {
+			fmt.Fprintf(w, "  re-ranker: not used (%s)\n", r.Why)
+		}
+		return
+	}
+	fmt.Fprintf(w, "  re-ranker: %d trees on %d candidates (%d bought); held-out validation NDCG@10 new %.3f -> %.3f (%d customers)\n",
+		r.Trees, r.Rows, r.Positives, r.HeldOutNDCG10[0], r.HeldOutNDCG10[1], r.HeldOutCustomers)
 }
 
 // writeValueSummary reports the customer-value fit, or why there is none.

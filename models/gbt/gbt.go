@@ -188,11 +188,12 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 	r := make([]float64, n)
 	h := make([]float64, n)
 	rng := rand.New(rand.NewPCG(p.Seed, 0x9e3779b97f4a7c15))
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
 	}
 	sampleN := max(1, int(math.Round(p.Subsample*float64(n))))
+	var sample []int
 	g := &grower{b: b, p: p, r: r, h: h}
 	best, bestLoss := 0, math.Inf(1)
 
@@ -202,16 +203,19 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 			r[i] = y[i] - pi
 			h[i] = pi * (1 - pi)
 		}
-		rows := perm
+		rows := all
 		if sampleN < n {
-			// Partial Fisher–Yates: the first sampleN entries are a uniform
-			// sample without replacement; sort them for cache-friendly scans.
-			for i := range sampleN {
-				j := i + rng.IntN(n-i)
-				perm[i], perm[j] = perm[j], perm[i]
+			// Selection sampling (Knuth, TAOCP vol. 2, 3.4.2, algorithm S):
+			// row i is taken with probability (still needed)/(rows left), a
+			// uniform sample of exactly sampleN rows, already in order for
+			// cache-friendly scans, in one pass.
+			sample = sample[:0]
+			for i := 0; i < n && len(sample) < sampleN; i++ {
+				if rng.Float64()*float64(n-i) < float64(sampleN-len(sample)) {
+					sample = append(sample, i)
+				}
 			}
-			rows = slices.Clone(perm[:sampleN])
-			slices.Sort(rows)
+			rows = sample
 		}
 		tree, splitBins := g.grow(rows)
 		m.Trees = append(m.Trees, tree)
@@ -290,7 +294,7 @@ func (m *Model) LogOdds(row []float64) float64 {
 	return z
 }
 
-// Predict returns the churn probability σ(F(row)), in (0, 1).
+// Predict returns the probability σ(F(row)), in (0, 1).
 func (m *Model) Predict(row []float64) float64 { return learn.Sigmoid(m.LogOdds(row)) }
 
 // Contributions attributes the log-odds of row to features (Saabas): along

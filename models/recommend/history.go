@@ -65,13 +65,14 @@ type datasetHistories struct {
 	historyMax int
 	scorer     *buyagain.Scorer
 	personal   *itemsim.Neighbours
+	rr         reranking
 	scratch    sync.Pool // *buyagain.Scratch
 	votes      sync.Pool // *voteScratch
 }
 
-func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours) *datasetHistories {
+func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking) *datasetHistories {
 	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax,
-		scorer: buyagain.New(ds, asOf, p.BuyAgain), personal: personal}
+		scorer: buyagain.New(ds, asOf, p.BuyAgain), personal: personal, rr: rr}
 }
 
 // voteScratch is working memory for vote, sized to the catalog.
@@ -81,11 +82,26 @@ type voteScratch struct {
 	in, own   []bool
 	touched   []int32
 	cands     []Cand
+	rows      []float64
 }
 
-// vote computes h.CF: the customer's HistoryMax heaviest items vote through
-// the personal model, cf(j) = sum_i w_i s_ij, normalised to a maximum of 1.
-func (d *datasetHistories) vote(h *History) {
+// voteMode says what vote leaves in h.CF.
+type voteMode int
+
+const (
+	// voteServe: what requests read (re-ranked when there is a model).
+	voteServe voteMode = iota
+	// voteCandidates: only the candidates a re-ranker scores, topped up
+	// with trending items, in vote order then trending order.
+	voteCandidates
+)
+
+// vote computes h.CF for customer c: the customer's HistoryMax heaviest
+// items vote through the personal model, cf(j) = sum_i w_i s_ij, normalised
+// to a maximum of 1. With a re-ranking model, the PersonalCandidates best
+// items the customer did not buy are topped up with trending items and
+// re-ranked (see rerank.go).
+func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 	v, ok := d.votes.Get().(*voteScratch)
 	if !ok {
 		n := d.ds.Items.Len()
@@ -126,8 +142,17 @@ func (d *datasetHistories) vote(h *History) {
 			v.cands = append(v.cands, c)
 		}
 	}
-	h.CF = append(h.CF, topk.Select(v.cands, PersonalCandidates, betterCand)...)
-	slices.SortFunc(h.CF, betterCand)
+	v.cands = topk.Select(v.cands, PersonalCandidates, betterCand)
+	switch {
+	case mode == voteCandidates:
+		h.CF = append(h.CF[:0], d.fillCandidates(v)...)
+	case d.rr.model != nil:
+		v.cands, v.rows = d.rerank(c, h, d.fillCandidates(v), v.rows)
+		fallthrough
+	default:
+		h.CF = append(h.CF, v.cands...)
+		slices.SortFunc(h.CF, betterCand)
+	}
 	for _, j := range v.touched {
 		v.acc[j], v.best[j], v.in[j] = 0, 0, false
 	}
@@ -154,13 +179,14 @@ func (d *datasetHistories) history(customerID string, h *History) (bool, error) 
 	if !ok {
 		sc = d.scorer.NewScratch()
 	}
-	d.build(c, sc, nil, h)
+	d.build(c, sc, nil, h, voteServe)
 	d.scratch.Put(sc)
 	return true, nil
 }
 
-// build fills h with customer c's history; cands is reusable scratch.
-func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain.Item, h *History) []buyagain.Item {
+// build fills h with customer c's history (h.CF as mode says); cands is
+// reusable scratch.
+func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain.Item, h *History, mode voteMode) []buyagain.Item {
 	cands = d.scorer.Customer(c, sc, cands[:0])
 	h.Items = h.Items[:0]
 	for _, it := range cands {
@@ -174,7 +200,7 @@ func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain
 		})
 	}
 	sortHistory(h.Items)
-	d.vote(h)
+	d.vote(c, h, mode)
 	return cands
 }
 

@@ -107,6 +107,7 @@ type Recommender struct {
 	// popular ranks by orders, decayed by orders decayed over
 	// TrendingHalfLife (see trending).
 	popular, decayed *popular.Model
+	rr               reranking
 	hist             historySource
 	scratch          scratchPool
 }
@@ -181,7 +182,8 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	}
 	m.popular = popular.Fit(ds, asOf, 0)
 	m.decayed = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
-	m.hist = newDatasetHistories(ds, asOf, m.Params, m.personal)
+	m.rr = reranking{items: newItemStats(ds, asOf), trending: m.trending().Items}
+	m.hist = newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr)
 	m.scratch.n = len(m.cat.ids)
 	return m, nil
 }
@@ -215,17 +217,22 @@ func fitPersonal(ds *features.Dataset, asOf time.Time, p *Params, fellBack *stri
 }
 
 // WithPersonal returns a copy of m with another personal model, refitting
-// only that model (the similar, together and popularity models are shared).
+// only that model (the similar, together and popularity models are shared),
+// without re-ranking (a re-ranker is fitted to one personal model's votes).
 // m must come from Fit.
 func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	dh := m.hist.(*datasetHistories)
 	c := &Recommender{AsOf: m.AsOf, Params: p, cat: m.cat, similar: m.similar, together: m.together,
-		popular: m.popular, decayed: m.decayed}
+		popular: m.popular, decayed: m.decayed, rr: m.rr}
+	c.rr.model = nil
 	var err error
 	if c.personal, err = fitPersonal(dh.ds, m.AsOf, &c.Params, &c.FellBack); err != nil {
 		return nil, err
 	}
-	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal)
+	if c.Params.Personal == ModelPopular {
+		c.rr.trending = c.trending().Items
+	}
+	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr)
 	c.scratch.n = m.scratch.n
 	return c, nil
 }
@@ -240,15 +247,20 @@ func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommend
 }
 
 // WithParams returns a copy of m with other blend parameters (history
-// weighting, buy-again), without refitting models.
+// weighting, buy-again), without refitting models (the re-ranker is kept).
 // m must come from Fit.
 func (m *Recommender) WithParams(p Params) *Recommender {
-	dh := m.hist.(*datasetHistories)
-	c := &Recommender{AsOf: m.AsOf, Params: m.Params, FellBack: m.FellBack, cat: m.cat,
-		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed}
-	c.Params.HistoryHalfLife, c.Params.RebuyWeight, c.Params.BuyAgain = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain
-	c.Params.HistoryMax = p.HistoryMax
-	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal)
+	q := m.Params
+	q.HistoryHalfLife, q.RebuyWeight, q.BuyAgain, q.HistoryMax = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain, p.HistoryMax
+	return m.derive(q, m.rr)
+}
+
+// derive returns a copy of m, sharing its fitted models, with parameters p
+// and re-ranking rr. m must come from Fit.
+func (m *Recommender) derive(p Params, rr reranking) *Recommender {
+	c := &Recommender{AsOf: m.AsOf, Params: p, FellBack: m.FellBack, cat: m.cat,
+		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, rr: rr}
+	c.hist = newDatasetHistories(m.hist.(*datasetHistories).ds, m.AsOf, p, c.personal, rr)
 	c.scratch.n = m.scratch.n
 	return c
 }

@@ -233,6 +233,9 @@ func TestBundleRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Re-ranked lists are computed when the bundle is written: served
+	// must equal memory with a re-ranker too (feature 6: item trend).
+	mem = mem.WithReranker(stump(6, -1, 1))
 	reg, _ := registry.Open(t.TempDir(), registry.Options{})
 	b, _ := reg.NewBuilder(registry.Manifest{})
 	if err := mem.Write(b); err != nil {

@@ -83,7 +83,7 @@ func (m *Recommender) Write(w Writer) error {
 			return key, val, false
 		}
 		x := &work[wk]
-		x.cands = dh.build(int32(c), x.sc, x.cands, &x.h)
+		x.cands = dh.build(int32(c), x.sc, x.cands, &x.h, voteServe)
 		return append(key, ds.Customers.Name(int32(c))...), appendHistory(val, &x.h), true
 	}, func(key, val []byte) error {
 		return w.Put(CustomersTable, key, val)

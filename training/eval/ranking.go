@@ -287,6 +287,25 @@ func (s *RankSplit) Sample(n int, seed uint64) *RankSplit {
 		keep[i] = picks[i].k
 	}
 	slices.Sort(keep) // customers stay in increasing order
+	return s.subset(keep)
+}
+
+// Halves splits the test customers in two by a seeded hash of their ids
+// (about half each), for fitting on one and checking on the other.
+func (s *RankSplit) Halves(seed uint64) (a, b *RankSplit) {
+	var ka, kb []int
+	for k, c := range s.Customers {
+		if hash.Mix64(seed^uint64(c)*0x9e3779b97f4a7c15)&1 == 0 {
+			ka = append(ka, k)
+		} else {
+			kb = append(kb, k)
+		}
+	}
+	return s.subset(ka), s.subset(kb)
+}
+
+// subset returns a split with the test customers at positions keep.
+func (s *RankSplit) subset(keep []int) *RankSplit {
 	out := &RankSplit{Cutoff: s.Cutoff, End: s.End, Train: s.Train}
 	for _, k := range keep {
 		out.Customers = append(out.Customers, s.Customers[k])

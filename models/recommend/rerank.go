@@ -1,0 +1,225 @@
+package recommend
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/learn"
+	"github.com/patron-crm/patron/models/buyagain"
+	"github.com/patron-crm/patron/models/gbt"
+)
+
+// Re-ranking is a second stage over each customer's candidates (the
+// PersonalCandidates best "because you bought" items they have not bought,
+// topped up with trending items): a classifier learns, from what customers
+// went on to buy in a validation window, the probability that a candidate is
+// bought, from the candidate's vote and rank and from what the vote does not
+// see: how the item sells now (orders in the last 30 days against the 90
+// before, age, days since its last sale), how it is priced against what the
+// customer usually pays, and how active the customer is. Candidates are then
+// ordered by that probability. This is pointwise learning to rank with
+// boosted trees (Li, Burges & Wu 2007, "McRank: learning to rank using
+// multiple classification and gradient boosting", NIPS); models/gbt fits it.
+//
+// Training (training/recs.go) fits it on a validation window and keeps it
+// only when it beats the plain vote on held-out validation customers; the
+// re-ranked lists are computed when the bundle is written, so serving does
+// the same bounded work as without it.
+
+// RerankFeatureNames name the columns of a candidate's feature row.
+var RerankFeatureNames = []string{
+	"log_rank",              // log(1 + position in the vote order); fill items after the voted ones
+	"vote",                  // vote / best vote among the customer's candidates; 0 for fill items
+	"fill",                  // 1 for a trending item added to fill the list
+	"log_item_orders",       // log(1 + orders holding the item, all time)
+	"log_item_orders_30d",   // log(1 + orders holding it in the last 30 days)
+	"log_item_orders_prior", // log(1 + orders holding it 30 to 120 days ago)
+	"item_trend",            // log((orders_30d + 1) / (orders_prior / 3 + 1))
+	"log_item_age_days",     // log(1 + days since its first sale)
+	"log_item_idle_days",    // log(1 + days since its last sale)
+	"log_customer_items",    // log(1 + distinct items the customer bought)
+	"log_customer_recency",  // log(1 + days since the customer's last order)
+	"log_customer_orders",   // log(1 + the customer's orders)
+	"relative_price",        // log(1 + item's mean unit price) - the customer's mean of it over their items
+}
+
+// numRerankFeatures is len(RerankFeatureNames).
+const numRerankFeatures = 13
+
+// itemStats are the per-item inputs of the re-ranking features, as of the
+// fit date.
+type itemStats struct {
+	orders, recent, prior []float32 // log(1+x) of order counts: all, last 30 days, 30-120 days
+	trend                 []float32
+	age, idle             []float32 // log(1+days)
+	logPrice              []float32 // log(1 + mean unit price)
+}
+
+func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {
+	n := ds.Items.Len()
+	at := asOf.Unix()
+	orders, recent, prior := make([]float64, n), make([]float64, n), make([]float64, n)
+	first, last := make([]int64, n), make([]int64, n)
+	value, qty := make([]float64, n), make([]float64, n)
+	for i := range first {
+		first[i] = math.MaxInt64
+	}
+	for o, ord := range ds.Orders {
+		if ord.Time >= at {
+			break
+		}
+		age := float64(at-ord.Time) / 86400
+		for k := ds.OrderItems.Ptr[o]; k < ds.OrderItems.Ptr[o+1]; k++ {
+			i := ds.OrderItems.Idx[k]
+			orders[i]++
+			switch {
+			case age <= 30:
+				recent[i]++
+			case age <= 120:
+				prior[i]++
+			}
+			first[i], last[i] = min(first[i], ord.Time), max(last[i], ord.Time)
+			value[i] += ds.OrderItemValue[k]
+			qty[i] += ds.OrderItems.Val[k]
+		}
+	}
+	s := &itemStats{orders: make([]float32, n), recent: make([]float32, n), prior: make([]float32, n), trend: make([]float32, n),
+		age: make([]float32, n), idle: make([]float32, n), logPrice: make([]float32, n)}
+	for i := range n {
+		s.orders[i] = float32(math.Log1p(orders[i]))
+		s.recent[i] = float32(math.Log1p(recent[i]))
+		s.prior[i] = float32(math.Log1p(prior[i]))
+		s.trend[i] = float32(math.Log((recent[i] + 1) / (prior[i]/3 + 1)))
+		if orders[i] > 0 {
+			s.age[i] = float32(math.Log1p(float64(at-first[i]) / 86400))
+			s.idle[i] = float32(math.Log1p(float64(at-last[i]) / 86400))
+		}
+		if qty[i] > 0 && value[i] > 0 {
+			s.logPrice[i] = float32(math.Log1p(value[i] / qty[i]))
+		}
+	}
+	return s
+}
+
+// reranking is what a history needs to re-rank its candidates.
+type reranking struct {
+	model    *gbt.Model // nil: candidates keep their vote order
+	items    *itemStats
+	trending []int32 // items by decayed popularity, to fill candidate lists
+}
+
+// candidateFeatures appends one row of RerankFeatureNames per candidate of
+// cands (voted ones first, in vote order, then fill items with Score 0) to
+// dst. c is the customer, h their history.
+func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History, cands []Cand) []float64 {
+	st := d.rr.items
+	ords := d.ds.CustomerOrders.Of(int(c))
+	recency := 0.0
+	if len(ords) > 0 {
+		recency = float64(d.asOf-d.ds.Orders[ords[len(ords)-1]].Time) / 86400
+	}
+	var price float64
+	for _, it := range h.Items {
+		price += float64(st.logPrice[it.Item])
+	}
+	if len(h.Items) > 0 {
+		price /= float64(len(h.Items))
+	}
+	top := float32(0)
+	for _, cd := range cands {
+		top = max(top, cd.Score)
+	}
+	customer := [3]float64{math.Log1p(float64(len(h.Items))), math.Log1p(max(0, recency)), math.Log1p(float64(len(ords)))}
+	for k, cd := range cands {
+		j := cd.Item
+		vote, fill := 0.0, 1.0
+		if cd.Score > 0 {
+			vote, fill = float64(cd.Score/top), 0
+		}
+		dst = append(dst, math.Log1p(float64(k)), vote, fill,
+			float64(st.orders[j]), float64(st.recent[j]), float64(st.prior[j]), float64(st.trend[j]),
+			float64(st.age[j]), float64(st.idle[j]),
+			customer[0], customer[1], customer[2], float64(st.logPrice[j])-price)
+	}
+	return dst
+}
+
+// fillCandidates tops v.cands up to PersonalCandidates with trending items
+// the customer has not bought and that are not already candidates (they
+// are marked in v like voted items, so vote clears them).
+func (d *datasetHistories) fillCandidates(v *voteScratch) []Cand {
+	cands := v.cands
+	for _, j := range d.rr.trending {
+		if len(cands) >= PersonalCandidates {
+			break
+		}
+		if !v.own[j] && !v.in[j] {
+			v.in[j], v.from[j] = true, -1
+			v.touched = append(v.touched, j)
+			cands = append(cands, Cand{Item: j, From: -1})
+		}
+	}
+	return cands
+}
+
+// rerank replaces the scores of cands (voted candidates in vote order, then
+// fill items) by the re-ranking model's probabilities, divided by the
+// largest so the best is 1 as votes are, and sorts them.
+func (d *datasetHistories) rerank(c int32, h *History, cands []Cand, rows []float64) ([]Cand, []float64) {
+	rows = d.candidateFeatures(rows[:0], c, h, cands)
+	top := float32(0)
+	for k := range cands {
+		p := float32(learn.Sigmoid(d.rr.model.LogOdds(rows[k*numRerankFeatures : (k+1)*numRerankFeatures])))
+		cands[k].Score = max(p, math.SmallestNonzeroFloat32)
+		top = max(top, cands[k].Score)
+	}
+	for k := range cands {
+		cands[k].Score /= top
+	}
+	slices.SortFunc(cands, betterCand)
+	return cands, rows
+}
+
+// RerankSample is one customer's candidates with their feature rows, as the
+// re-ranking model sees them, for training it.
+type RerankSample struct {
+	Items []string  // candidate item ids: voted ones in vote order, then fill items
+	X     []float64 // len(Items) rows of RerankFeatureNames, row-major
+}
+
+// RerankCandidates returns a customer's candidates and their features
+// before any re-ranking; found is false for a customer with no history.
+// m must come from Fit.
+func (m *Recommender) RerankCandidates(customerID string) (s RerankSample, found bool) {
+	dh := m.hist.(*datasetHistories)
+	c, ok := dh.ds.Customers.Index(customerID)
+	if !ok || len(dh.ds.CustomerOrders.Of(int(c))) == 0 {
+		return s, false
+	}
+	sc, ok := dh.scratch.Get().(*buyagain.Scratch)
+	if !ok {
+		sc = dh.scorer.NewScratch()
+	}
+	var h History
+	dh.build(c, sc, nil, &h, voteCandidates)
+	dh.scratch.Put(sc)
+	cands := h.CF
+	for _, cd := range cands {
+		s.Items = append(s.Items, m.cat.ids[cd.Item])
+	}
+	s.X = dh.candidateFeatures(nil, c, &h, cands)
+	return s, true
+}
+
+// WithReranker returns a copy of m whose candidates are re-ranked by r (nil:
+// none). m must come from Fit.
+func (m *Recommender) WithReranker(r *gbt.Model) *Recommender {
+	rr := m.rr
+	rr.model = r
+	return m.derive(m.Params, rr)
+}
+
+// Reranked reports whether m re-ranks its candidates.
+func (m *Recommender) Reranked() bool { return m.rr.model != nil }

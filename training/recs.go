@@ -133,9 +133,10 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 		return ch, err
 	}
 	rep.Rerank, ch.Reranker = rrRep, rr
+	reranked := fits[best.Personal].WithBlend(best.HistoryHalfLife, base.RebuyWeight).WithReranker(rr)
 	bestAll := -1.0
 	for _, w := range rebuyWeights {
-		mm := fits[best.Personal].WithBlend(best.HistoryHalfLife, w).WithReranker(rr)
+		mm := reranked.WithBlend(best.HistoryHalfLife, w) // shares the histories computed so far
 		c := best
 		c.RebuyWeight = w
 		c.NDCG10All = split.Evaluate(best.Personal, eval.TaskAll, Ranker(mm, ds)).NDCG(10)
@@ -146,7 +147,7 @@ func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Para
 	}
 	p := &ch.Params
 	p.Personal, p.HistoryHalfLife, p.RebuyWeight = rep.Chosen.Personal, rep.Chosen.HistoryHalfLife, rep.Chosen.RebuyWeight
-	chosen := fits[p.Personal].WithBlend(p.HistoryHalfLife, p.RebuyWeight).WithReranker(rr)
+	chosen := reranked.WithBlend(p.HistoryHalfLife, p.RebuyWeight)
 	reports, err := compare(split, ds, chosen, base)
 	if err != nil {
 		return ch, err

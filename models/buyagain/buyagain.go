@@ -87,6 +87,9 @@ type Scratch struct {
 	touched     []int32
 }
 
+// Params returns the scorer's parameters, defaults filled in.
+func (s *Scorer) Params() Params { return s.p }
+
 // NewScratch returns scratch space for ds's item count.
 func (s *Scorer) NewScratch() *Scratch {
 	n := s.ds.Items.Len()

@@ -121,8 +121,8 @@ type Model struct {
 	// ValLoss[m] is the validation log loss after m+1 trees (empty without
 	// a validation set).
 	ValLoss []float64 `json:"valLoss,omitempty"`
-	// TrainLoss[m] is the training log loss after m+1 trees.
-	TrainLoss []float64 `json:"trainLoss"`
+	// TrainLoss is the training log loss of the ensemble kept.
+	TrainLoss float64 `json:"trainLoss"`
 }
 
 // Tree is one regression tree; Nodes[0] is the root.
@@ -197,12 +197,15 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 	g := &grower{b: b, p: p, r: r, h: h}
 	best, bestLoss := 0, math.Inf(1)
 
+	// Residuals and Hessians of the first round; later rounds get theirs
+	// from the pass that updates F.
+	for i := range n {
+		pi := learn.Sigmoid(f[i])
+		r[i], h[i] = y[i]-pi, pi*(1-pi)
+	}
+	trainParts := make([]float64, parallel.Chunks(n))
+	valParts := make([]float64, parallel.Chunks(valN))
 	for t := 0; t < p.Trees; t++ {
-		for i := range n {
-			pi := learn.Sigmoid(f[i])
-			r[i] = y[i] - pi
-			h[i] = pi * (1 - pi)
-		}
 		rows := all
 		if sampleN < n {
 			// Selection sampling (Knuth, TAOCP vol. 2, 3.4.2, algorithm S):
@@ -220,12 +223,13 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 		tree, splitBins := g.grow(rows)
 		m.Trees = append(m.Trees, tree)
 
-		// Update F on every training row (in-bag or not) through the bins.
-		parallel.For(parallel.Chunks(n), func(c int) {
+		// Update F on every training row (in-bag or not) through the bins,
+		// with the next round's residuals.
+		parallel.For(len(trainParts), func(c int) {
 			for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, n); i++ {
 				k := 0
 				for tree.Nodes[k].Feature >= 0 {
-					nd := tree.Nodes[k]
+					nd := &tree.Nodes[k]
 					if b.bin(nd.Feature, i) <= splitBins[k] {
 						k = nd.Left
 					} else {
@@ -233,15 +237,22 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 					}
 				}
 				f[i] += tree.Nodes[k].Value
+				pi := learn.Sigmoid(f[i])
+				r[i], h[i] = y[i]-pi, pi*(1-pi)
 			}
 		})
-		m.TrainLoss = append(m.TrainLoss, logLoss(f, y))
 
 		if valN > 0 {
-			for i := range valN {
-				valF[i] += tree.leaf(valX[i*d : (i+1)*d])
-			}
-			loss := logLoss(valF, valY)
+			parallel.For(len(valParts), func(c int) {
+				var loss float64
+				for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, valN); i++ {
+					valF[i] += tree.leaf(valX[i*d : (i+1)*d])
+					_, sp := logistic(valF[i])
+					loss += sp - valY[i]*valF[i]
+				}
+				valParts[c] = loss
+			})
+			loss := sumInOrder(valParts) / float64(valN)
 			m.ValLoss = append(m.ValLoss, loss)
 			if loss < bestLoss {
 				best, bestLoss = t, loss
@@ -250,19 +261,47 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 			}
 		}
 	}
-	if valN > 0 {
+	if valN > 0 && best+1 < len(m.Trees) {
+		// Back to the best round: F on the training rows without the
+		// trees after it.
+		for _, tree := range m.Trees[best+1:] {
+			for i := range n {
+				f[i] -= tree.leaf(x[i*d : (i+1)*d])
+			}
+		}
 		m.Trees = m.Trees[:best+1]
 	}
+	// Partial sums per fixed chunk, added in order, so the result does not
+	// depend on the number of workers.
+	parallel.For(len(trainParts), func(c int) {
+		var loss float64
+		for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, n); i++ {
+			_, sp := logistic(f[i])
+			loss += sp - y[i]*f[i]
+		}
+		trainParts[c] = loss
+	})
+	m.TrainLoss = sumInOrder(trainParts) / float64(n)
 	return m, nil
 }
 
-// logLoss is the mean binary log loss of log-odds f against labels y.
-func logLoss(f, y []float64) float64 {
-	var s float64
-	for i, z := range f {
-		s += learn.Softplus(z) - y[i]*z
+// logistic returns σ(z) and log(1+e^z) with one exponential, without
+// overflow: the probability and the log loss of a row share it.
+func logistic(z float64) (p, softplus float64) {
+	e := math.Exp(-math.Abs(z))
+	if z >= 0 {
+		return 1 / (1 + e), z + math.Log1p(e)
 	}
-	return s / float64(len(f))
+	return e / (1 + e), math.Log1p(e)
+}
+
+// sumInOrder adds v front to back.
+func sumInOrder(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s
 }
 
 // leaf returns the value of the leaf that row reaches.

@@ -68,6 +68,23 @@ type datasetHistories struct {
 	rr         reranking
 	scratch    sync.Pool // *buyagain.Scratch
 	votes      sync.Pool // *voteScratch
+	// cache keeps computed histories for evaluations, which ask for the
+	// same customers again with other blend weights (nil: none).
+	cache *historyCache
+}
+
+// historyCache holds computed histories by customer.
+type historyCache struct {
+	mu sync.Mutex
+	m  map[int32]*History
+}
+
+// sameHistories reports whether d and e compute the same histories, so a
+// cache can be shared.
+func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
+	return d.ds == e.ds && d.asOf == e.asOf && d.halfHL == e.halfHL && d.historyMax == e.historyMax &&
+		d.personal == e.personal && d.rr.model == e.rr.model && d.rr.items == e.rr.items &&
+		slices.Equal(d.rr.trending, e.rr.trending) && d.scorer.Params() == e.scorer.Params()
 }
 
 func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking) *datasetHistories {
@@ -175,12 +192,26 @@ func (d *datasetHistories) history(customerID string, h *History) (bool, error) 
 	if !ok || len(d.ds.CustomerOrders.Of(int(c))) == 0 {
 		return false, nil
 	}
+	if d.cache != nil {
+		d.cache.mu.Lock()
+		got, ok := d.cache.m[c]
+		d.cache.mu.Unlock()
+		if ok {
+			h.Items, h.CF = append(h.Items[:0], got.Items...), append(h.CF[:0], got.CF...)
+			return true, nil
+		}
+	}
 	sc, ok := d.scratch.Get().(*buyagain.Scratch)
 	if !ok {
 		sc = d.scorer.NewScratch()
 	}
 	d.build(c, sc, nil, h, voteServe)
 	d.scratch.Put(sc)
+	if d.cache != nil {
+		d.cache.mu.Lock()
+		d.cache.m[c] = &History{Items: slices.Clone(h.Items), CF: slices.Clone(h.CF)}
+		d.cache.mu.Unlock()
+	}
 	return true, nil
 }
 

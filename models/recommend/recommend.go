@@ -183,7 +183,12 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	m.popular = popular.Fit(ds, asOf, 0)
 	m.decayed = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
 	m.rr = reranking{items: newItemStats(ds, asOf), trending: m.trending().Items}
-	m.hist = newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr)
+	dh := newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr)
+	if !itemLists {
+		// Ranking evaluations ask for the same customers again.
+		dh.cache = &historyCache{m: map[int32]*History{}}
+	}
+	m.hist = dh
 	m.scratch.n = len(m.cat.ids)
 	return m, nil
 }
@@ -232,7 +237,11 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	if c.Params.Personal == ModelPopular {
 		c.rr.trending = c.trending().Items
 	}
-	c.hist = newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr)
+	ch := newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr)
+	if dh.cache != nil {
+		ch.cache = &historyCache{m: map[int32]*History{}}
+	}
+	c.hist = ch
 	c.scratch.n = m.scratch.n
 	return c, nil
 }
@@ -260,7 +269,17 @@ func (m *Recommender) WithParams(p Params) *Recommender {
 func (m *Recommender) derive(p Params, rr reranking) *Recommender {
 	c := &Recommender{AsOf: m.AsOf, Params: p, FellBack: m.FellBack, cat: m.cat,
 		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, rr: rr}
-	c.hist = newDatasetHistories(m.hist.(*datasetHistories).ds, m.AsOf, p, c.personal, rr)
+	dm := m.hist.(*datasetHistories)
+	dc := newDatasetHistories(dm.ds, m.AsOf, p, c.personal, rr)
+	if dm.cache != nil {
+		// A copy for ranking evaluations shares the cache when its
+		// histories are the same (e.g. only the buy-again weight changed).
+		dc.cache = &historyCache{m: map[int32]*History{}}
+		if dc.sameHistories(dm) {
+			dc.cache = dm.cache
+		}
+	}
+	c.hist = dc
 	c.scratch.n = m.scratch.n
 	return c
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +153,51 @@ func BenchmarkSimilarItems(b *testing.B) {
 		}
 	}
 	d.report(b)
+}
+
+// BenchmarkRESTRecommendations is a storefront's call as the server answers
+// it, in process (no network): GET /v1/customers/{id}/recommendations?limit=10
+// with a recommend key, through the handler Serve builds (access control,
+// rate limits, request ids, metrics, routing, JSON), for customers taken in
+// turn from the bundle.
+func BenchmarkRESTRecommendations(b *testing.B) {
+	reg, err := registry.Open(b.TempDir(), registry.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := training.Train(context.Background(), reg, training.Config{Orders: "../data/online_retail.csv.gz", Seed: 1, CodeVersion: "bench"}); err != nil {
+		b.Fatalf("train: %v", err)
+	}
+	const key = "bench-shop-key-0123456789abcdefghijklmnopqrstuv"
+	scopes, _ := ParseScopes("recommend")
+	keys, err := ParseKeys(strings.NewReader(FormatKeyLine("bench-shop", scopes, key)+"\n"), "bench keys")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(reg, Options{Keys: keys, Poll: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	h := servedHandler(b, s)
+	var ids []string
+	l := s.cur.acquire()
+	l.bundle.Scan("profiles/customers", func(k, _ []byte) error {
+		if len(ids) < 1000 {
+			ids = append(ids, string(k))
+		}
+		return nil
+	})
+	s.release(l)
+	reqs := make([]*http.Request, len(ids))
+	for i, id := range ids {
+		reqs[i] = httptest.NewRequest("GET", "/v1/customers/"+id+"/recommendations?limit=10", nil)
+		reqs[i].Header.Set("Authorization", "Bearer "+key)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, reqs[i%len(reqs)])
+		if w.Code != http.StatusOK {
+			b.Fatalf("%d: %s", w.Code, w.Body)
+		}
+		i++
+	}
 }

@@ -130,19 +130,19 @@ func (c *current) swap(l *loadedBundle) *loadedBundle {
 // served: a known format, the tables the server reads, and a probe read of
 // each. On error nothing is left open.
 func openBundle(reg *registry.Registry, v registry.Version) (*loadedBundle, error) {
-	return openBundleHiding(reg, v, nil)
+	return openBundleHiding(reg, v, nil, recommend.OpenOptions{})
 }
 
 // openBundleHiding is openBundle with the customers on *supp hidden from
-// every read (supp nil: none).
-func openBundleHiding(reg *registry.Registry, v registry.Version, supp *atomic.Pointer[privacy.List]) (*loadedBundle, error) {
+// every read (supp nil: none) and the recommender opened with ro.
+func openBundleHiding(reg *registry.Registry, v registry.Version, supp *atomic.Pointer[privacy.List], ro recommend.OpenOptions) (*loadedBundle, error) {
 	b, err := reg.OpenBundle(v)
 	if err != nil {
 		return nil, err
 	}
 	l, err := newLoadedBundle(b, supp)
 	if err == nil {
-		err = validate(l)
+		err = validate(l, ro)
 	}
 	if err != nil {
 		b.Close()
@@ -156,7 +156,7 @@ var errStopScan = errors.New("stop scan")
 
 // validate checks a freshly opened bundle before it is served, and opens
 // its recommender (which reads the recommendation tables fully).
-func validate(l *loadedBundle) error {
+func validate(l *loadedBundle, ro recommend.OpenOptions) error {
 	m := l.manifest
 	if m.Format != registry.FormatVersion {
 		return fmt.Errorf("bundle v%d has format %d, this binary reads format %d: %w",
@@ -178,7 +178,7 @@ func validate(l *loadedBundle) error {
 			return fmt.Errorf("bundle v%d: probe read of table %q (%d rows in manifest): %w", m.Version, name, n, err)
 		}
 	}
-	recs, err := recommend.Open(l.store)
+	recs, err := recommend.OpenWith(l.store, ro)
 	if err != nil {
 		return fmt.Errorf("bundle v%d: load recommendation models: %w", m.Version, err)
 	}

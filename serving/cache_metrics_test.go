@@ -90,6 +90,17 @@ func TestCacheMetrics(t *testing.T) {
 					t.Fatalf("block cache hits did not grow with requests: hits %v -> %v, misses %v -> %v", h0, h, m0, mi)
 				}
 			}
+			// Recommendations for a customer read their history once, then
+			// from the history cache.
+			for range 3 {
+				if code, _ := ts.get(t, "/v1/customers/c1/recommendations"); code != 200 {
+					t.Fatalf("REST recommendations %d", code)
+				}
+			}
+			_, page = ts.get(t, "/metrics")
+			if h, mi, ok := cacheSeries(t, string(page), "histories"); !ok || h != 2 || mi != 1 {
+				t.Fatalf("history cache: %v hits, %v misses (series %v); want 2 and 1", h, mi, ok)
+			}
 			_, _, ok = cacheSeries(t, string(page), "index")
 			if ok != tc.index {
 				t.Fatalf("index cache series present %v, want %v:\n%s", ok, tc.index, page)

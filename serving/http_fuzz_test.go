@@ -70,21 +70,28 @@ func fuzzServer(f *testing.F) http.Handler {
 		f.Fatal(err)
 	}
 	s := New(reg, Options{Keys: keys, Poll: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	return servedHandler(f, s)
+}
+
+// servedHandler runs s.Serve on loopback listeners until tb's cleanup and
+// returns the HTTP handler Serve built, once a bundle is loaded.
+func servedHandler(tb testing.TB, s *Server) http.Handler {
+	tb.Helper()
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, gl, hl) }()
-	f.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			f.Errorf("Serve: %v", err)
+			tb.Errorf("Serve: %v", err)
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
@@ -95,7 +102,7 @@ func fuzzServer(f *testing.F) http.Handler {
 			}
 		}
 		if time.Now().After(deadline) {
-			f.Fatal("the fuzz server did not load its bundle within 10s")
+			tb.Fatal("the server did not load its bundle within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -13,8 +13,8 @@ package serving
 //	patron_bundle_load_duration_seconds                 time to open and check a bundle
 //	patron_bundle_loads_total, patron_bundle_refusals_total
 //	patron_rate_limited_total{key}                      calls refused by a key's rate limit
-//	patron_bundle_cache_hits_total{cache}               lookups the served bundle's Badger caches answered
-//	patron_bundle_cache_misses_total{cache}             lookups they did not (read from disk)
+//	patron_bundle_cache_hits_total{cache}               lookups the served bundle's caches answered (block, index, histories)
+//	patron_bundle_cache_misses_total{cache}             lookups they did not
 //
 // plus the Go runtime and process collectors. Labels are bounded: REST
 // calls are labelled by the gateway's route pattern
@@ -128,10 +128,10 @@ func newMetrics(s *Server) *metrics {
 
 var (
 	cacheHitsDesc = prometheus.NewDesc("patron_bundle_cache_hits_total",
-		"Lookups in the Badger caches of the bundle being served that found what they looked for, by cache (block: table blocks; index: table indexes, encrypted bundles only). Starts at 0 with every bundle loaded.",
+		"Lookups in the caches of the bundle being served that found what they looked for, by cache (block: Badger's table blocks; index: Badger's table indexes, encrypted bundles only; histories: decoded customer histories of recommendation requests). Starts at 0 with every bundle loaded.",
 		[]string{"cache"}, nil)
 	cacheMissesDesc = prometheus.NewDesc("patron_bundle_cache_misses_total",
-		"Lookups in the Badger caches of the bundle being served that missed and read from disk, by cache. Starts at 0 with every bundle loaded.",
+		"Lookups in the caches of the bundle being served that missed (read from Badger, or from disk for Badger's caches), by cache. Starts at 0 with every bundle loaded.",
 		[]string{"cache"}, nil)
 )
 
@@ -163,6 +163,9 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	add(st.BlockCache, "block", st.BlockHits, st.BlockMisses)
 	add(st.IndexCache, "index", st.IndexHits, st.IndexMisses)
+	if hs, ok := l.recs.HistoryCacheStats(); ok {
+		add(true, "histories", hs.Hits, hs.Misses)
+	}
 }
 
 // unary is the gRPC interceptor timing every unary call.

@@ -55,6 +55,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/patron-crm/patron/models/privacy"
+	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
 	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
 )
@@ -83,6 +84,10 @@ type Options struct {
 	// RateBurst is how many calls a key may make at once above RateLimit
 	// (0: one second's worth).
 	RateBurst int
+	// HistoryCacheBytes bounds the cache of recently read customer
+	// histories of each served bundle (0: recommend.DefaultHistoryCacheBytes;
+	// negative: none).
+	HistoryCacheBytes int64
 	// Clock is the time source of the rate limits (default time.Now).
 	Clock func() time.Time
 	// TLS, when set, makes both listeners serve TLS only (see LoadTLS);
@@ -385,7 +390,7 @@ func (s *Server) check() {
 	// A changed suppression list reloads the served bundle too: customer
 	// lists are built at load and must leave the forgotten customers out.
 	start := time.Now()
-	l, err := openBundleHiding(s.reg, v, &s.supp)
+	l, err := openBundleHiding(s.reg, v, &s.supp, recommend.OpenOptions{HistoryCacheBytes: s.opts.HistoryCacheBytes})
 	s.metrics.loadDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.metrics.refusals.Inc()
@@ -442,6 +447,7 @@ func (s *Server) gateway(ctx context.Context, api restServices) (*runtime.ServeM
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
 		runtime.WithErrorHandler(restErrorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newRESTMarshaler()),
 		runtime.WithMiddlewares(gatewayRoute))
 	if err := patronv1.RegisterModelServiceHandlerServer(ctx, gw, api.models); err != nil {
 		return nil, fmt.Errorf("register REST ModelService: %w", err)

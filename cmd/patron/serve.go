@@ -38,6 +38,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	noAuth := fs.Bool("insecure-no-auth", false, "serve without API keys: every caller reads all customer data; refused unless both addresses are loopback")
 	rateLimit := fs.Float64("rate-limit", 0, "calls per second each API key may make, over gRPC and REST together (0: no limit); over it: RESOURCE_EXHAUSTED / 429 with Retry-After")
 	rateBurst := fs.Int("rate-burst", 0, "calls a key may make at once above --rate-limit (0: one second's worth)")
+	historyCacheMB := fs.Int("history-cache-mb", 64, "memory for the cache of recently read customer histories, per served bundle, in MiB (0: no cache)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain, leaf first) to serve TLS 1.2+ on both addresses; needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	fs.String("config", "", "file of settings, one `name = value` per line (names as these flags); the environment (PATRON_GRPC_ADDR, ...) overrides it, the command line overrides both")
@@ -58,6 +59,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	switch {
 	case *rateLimit < 0 || math.IsNaN(*rateLimit) || math.IsInf(*rateLimit, 0):
 		return usageError{fmt.Sprintf("--rate-limit %g: give calls per second per key, such as 50, or 0 for no limit", *rateLimit)}
+	case *historyCacheMB < 0:
+		return usageError{fmt.Sprintf("--history-cache-mb %d: give MiB of memory, such as 64, or 0 for no cache", *historyCacheMB)}
 	case *rateBurst < 0:
 		return usageError{fmt.Sprintf("--rate-burst %d: give a number of calls, such as 100, or 0 for one second's worth", *rateBurst)}
 	case *rateBurst > 0 && *rateLimit == 0:
@@ -122,8 +125,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			}
 		}
 	}
+	cacheBytes := int64(*historyCacheMB) << 20
+	if cacheBytes == 0 {
+		cacheBytes = -1 // 0 MiB: no cache (Options' 0 would mean the default)
+	}
 	srv := serving.New(reg, serving.Options{Poll: *poll, Logger: logger, Keys: keys, InsecureNoAuth: *noAuth,
-		RateLimit: *rateLimit, RateBurst: *rateBurst, TLS: tlsConfig})
+		RateLimit: *rateLimit, RateBurst: *rateBurst, TLS: tlsConfig, HistoryCacheBytes: cacheBytes})
 	return srv.Serve(ctx, gl, hl)
 }
 

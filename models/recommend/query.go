@@ -167,7 +167,7 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 			return m.reorderReason(j, h)
 		}
 		if f := s.from[j]; f >= 0 {
-			return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: "Because you bought " + m.display(f)}
+			return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: m.cat.because[f]}
 		}
 		return popularReason
 	})
@@ -193,12 +193,7 @@ func (m *Recommender) reorderReason(j int32, h []HistItem) Reason {
 var popularReason = Reason{Kind: ReasonPopular, Text: "Popular right now"}
 
 // display names an item for a reason: its name, else its id.
-func (m *Recommender) display(i int32) string {
-	if n := m.cat.names[i]; n != "" {
-		return n
-	}
-	return m.cat.ids[i]
-}
+func (m *Recommender) display(i int32) string { return m.cat.display(i) }
 
 // top returns the best allowed scored items, at most r.limit, best first
 // (ties: lower item id), and blocks them so fill does not repeat them.
@@ -341,7 +336,7 @@ func (m *Recommender) Basket(req BasketRequest) (Result, error) {
 		if slices.Contains(cart, f) {
 			return Reason{Kind: ReasonBoughtTogether, ItemID: m.cat.ids[f], Text: "Goes with " + m.display(f) + " in your basket"}
 		}
-		return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: "Because you bought " + m.display(f)}
+		return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: m.cat.because[f]}
 	})
 	return Result{Items: m.fill(s, &r, items, m.trending())}, nil
 }

@@ -125,6 +125,25 @@ func (m *Recommender) trending() *popular.Model {
 type catalog struct {
 	ids, names, cats []string
 	index            map[string]int32
+	// because[i] is "Because you bought <item i>", built once so that the
+	// reason of every request does not concatenate it again.
+	because []string
+}
+
+// buildReasons fills c.because.
+func (c *catalog) buildReasons() {
+	c.because = make([]string, len(c.ids))
+	for i := range c.ids {
+		c.because[i] = "Because you bought " + c.display(int32(i))
+	}
+}
+
+// display names an item for a reason: its name, else its id.
+func (c *catalog) display(i int32) string {
+	if n := c.names[i]; n != "" {
+		return n
+	}
+	return c.ids[i]
 }
 
 func (c *catalog) lookup(id string) (int32, bool) {
@@ -151,6 +170,7 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	}
 	m := &Recommender{AsOf: asOf, Params: p}
 	m.cat = catalog{ids: ds.Items.Names(), names: ds.ItemName, cats: ds.ItemCategory, index: make(map[string]int32, ds.Items.Len())}
+	m.cat.buildReasons()
 	for i, id := range m.cat.ids {
 		m.cat.index[id] = int32(i)
 	}

@@ -256,16 +256,21 @@ func TestBundleRoundTrip(t *testing.T) {
 	if !served.AsOf.Equal(asOf) || served.Params.Personal != recommend.ModelRP3Beta {
 		t.Fatalf("params: %v %+v", served.AsOf, served.Params)
 	}
-	for c := 0; c < ds.Customers.Len(); c += 97 {
-		id := ds.Customers.Name(int32(c))
-		for _, inc := range []bool{false, true} {
-			req := recommend.Request{CustomerID: id, Limit: 20, IncludePurchased: inc}
-			a, err1 := mem.ForCustomer(req)
-			b, err2 := served.ForCustomer(req)
-			if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
-				t.Fatalf("customer %s include=%v: memory %v (%v) != served %v (%v)", id, inc, ids(a), err1, ids(b), err2)
+	for pass := range 2 { // the second pass reads the served histories from its cache
+		for c := 0; c < ds.Customers.Len(); c += 97 {
+			id := ds.Customers.Name(int32(c))
+			for _, inc := range []bool{false, true} {
+				req := recommend.Request{CustomerID: id, Limit: 20, IncludePurchased: inc}
+				a, err1 := mem.ForCustomer(req)
+				b, err2 := served.ForCustomer(req)
+				if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
+					t.Fatalf("pass %d, customer %s include=%v: memory %v (%v) != served %v (%v)", pass, id, inc, ids(a), err1, ids(b), err2)
+				}
 			}
 		}
+	}
+	if st, ok := served.HistoryCacheStats(); !ok || st.Hits == 0 || st.Entries == 0 {
+		t.Errorf("history cache %+v (%v): want hits on the second pass", st, ok)
 	}
 	a, _ := mem.Similar("85123A", recommend.Filter{Limit: 10})
 	b2, _ := served.Similar("85123A", recommend.Filter{Limit: 10})

@@ -90,13 +90,18 @@ func (m *Recommender) Write(w Writer) error {
 	})
 }
 
-// storeHistories reads histories from a bundle.
+// storeHistories reads histories from a bundle, through a cache of the
+// recently read ones (nil: none).
 type storeHistories struct {
 	st     Store
 	nItems int
+	cache  *recordCache
 }
 
 func (s *storeHistories) history(customerID string, h *History) (bool, error) {
+	if s.cache != nil && s.cache.get(customerID, h) {
+		return true, nil
+	}
 	err := s.st.Get(CustomersTable, []byte(customerID), func(val []byte) error {
 		return decodeHistory(val, s.nItems, h)
 	})
@@ -106,12 +111,28 @@ func (s *storeHistories) history(customerID string, h *History) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if s.cache != nil {
+		s.cache.put(customerID, h)
+	}
 	return true, nil
 }
 
+// OpenOptions tune Open.
+type OpenOptions struct {
+	// HistoryCacheBytes bounds the memory of the cache of recently read
+	// customer histories (0: DefaultHistoryCacheBytes; negative: no cache).
+	HistoryCacheBytes int64
+}
+
 // Open loads a bundle's recommendation tables: the catalog, neighbour lists
-// and rankings into memory; customer histories stay in the bundle.
+// and rankings into memory; customer histories stay in the bundle, the
+// recently read ones cached (see OpenOptions).
 func Open(st Store) (*Recommender, error) {
+	return OpenWith(st, OpenOptions{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(st Store, opts OpenOptions) (*Recommender, error) {
 	var mt meta
 	err := st.Get(MetaTable, []byte("params"), func(val []byte) error { return json.Unmarshal(val, &mt) })
 	if err != nil {
@@ -123,6 +144,7 @@ func Open(st Store) (*Recommender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recommend: read catalog: %w", err)
 	}
+	m.cat.buildReasons()
 	n := len(m.cat.ids)
 	if m.personal, err = loadNeighbours(st, PersonalTable, n); err != nil {
 		return nil, err
@@ -139,7 +161,11 @@ func Open(st Store) (*Recommender, error) {
 	if m.decayed, err = popular.Load(st, "trending", n); err != nil {
 		return nil, err
 	}
-	m.hist = &storeHistories{st: st, nItems: n}
+	cacheBytes := opts.HistoryCacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = DefaultHistoryCacheBytes
+	}
+	m.hist = &storeHistories{st: st, nItems: n, cache: newRecordCache(cacheBytes)}
 	m.scratch.n = n
 	return m, nil
 }

@@ -122,6 +122,9 @@ type Server struct {
 	// closing the channel sent (tests use it to step the watcher;
 	// ForgetCustomer, to apply its own changes before it answers).
 	kick chan chan struct{}
+	// noFastPaths makes the gateway answer every route with its generated
+	// handlers (tests compare them with the fast path of restfast.go).
+	noFastPaths bool
 	// handler is the HTTP handler Serve built, stored for tests that
 	// drive it in process (the fuzz tests); nil before Serve.
 	handler atomic.Pointer[http.Handler]
@@ -460,6 +463,12 @@ func (s *Server) gateway(ctx context.Context, api restServices) (*runtime.ServeM
 	}
 	if err := patronv1.RegisterRecommendationServiceHandlerServer(ctx, gw, api.recs); err != nil {
 		return nil, fmt.Errorf("register REST RecommendationService: %w", err)
+	}
+	if !s.noFastPaths {
+		// Registered last, so it takes the route over from the generated handler.
+		if err := gw.HandlePath(http.MethodGet, recommendationsPath, fastRecommendations(gw, api.recs)); err != nil {
+			return nil, fmt.Errorf("register REST recommendations: %w", err)
+		}
 	}
 	return gw, nil
 }

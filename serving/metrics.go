@@ -28,6 +28,7 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -187,11 +188,19 @@ func (m *metrics) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerI
 // gatewayRoute is a gateway middleware that records the matched route
 // pattern for the HTTP metrics in the response writer instrument passed
 // down (the gateway hands middlewares the writer it was given).
+//
+// The gateway wraps each route's handler in its own copy of the middleware,
+// so a copy sees one route only and builds its label once.
 func gatewayRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
+	var route atomic.Pointer[string]
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if sw, ok := w.(*statusWriter); ok {
-			if pat, ok := runtime.HTTPPattern(r.Context()); ok {
-				sw.route = r.Method + " " + pat.String()
+			if p := route.Load(); p != nil {
+				sw.route = *p
+			} else if pat, ok := runtime.HTTPPattern(r.Context()); ok {
+				label := r.Method + " " + pat.String()
+				route.Store(&label)
+				sw.route = label
 			}
 		}
 		next(w, r, params)

@@ -61,14 +61,20 @@ func fastRecommendations(gw *runtime.ServeMux, recs patronv1.RecommendationServi
 // (a malformed one is INVALID_ARGUMENT, as in the gateway).
 func restCallContext(r *http.Request) (context.Context, context.CancelFunc, error) {
 	ctx := r.Context()
-	var md metadata.MD
-	for _, v := range r.Header.Values("Authorization") {
-		if validMetadataText(v) {
-			md = metadata.Join(md, metadata.MD{"authorization": {v}})
+	vals := r.Header.Values("Authorization")
+	valid := vals[:0:0]
+	for k, v := range vals {
+		if !validMetadataText(v) {
+			continue
+		}
+		if len(valid) == k { // all valid so far: no copy
+			valid = vals[:k+1]
+		} else {
+			valid = append(valid[:len(valid):len(valid)], v)
 		}
 	}
-	if md != nil {
-		ctx = metadata.NewIncomingContext(ctx, md)
+	if len(valid) > 0 {
+		ctx = metadata.NewIncomingContext(ctx, metadata.MD{"authorization": valid})
 	}
 	if tm := r.Header.Get("Grpc-Timeout"); tm != "" {
 		d, ok := decodeGRPCTimeout(tm)

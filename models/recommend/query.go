@@ -24,6 +24,9 @@ type scratch struct {
 	touched []int32
 	hist    History
 	cands   []cand
+	// blockedIDs keeps the backing array of request.blocked between
+	// requests.
+	blockedIDs []int32
 }
 
 type cand struct {
@@ -54,6 +57,7 @@ func (p *scratchPool) put(s *scratch, blocked []int32) {
 	for _, i := range blocked {
 		s.blocked[i] = false
 	}
+	s.blockedIDs = blocked[:0]
 	s.touched = s.touched[:0]
 	p.pool.Put(s)
 }
@@ -93,7 +97,7 @@ func (m *Recommender) newRequest(s *scratch, limit int, exclude []string, catego
 	if len(exclude) > MaxExclude {
 		return request{}, fmt.Errorf("%w: %d excluded items: at most %d", ErrBadRequest, len(exclude), MaxExclude)
 	}
-	r := request{limit: limit, category: category}
+	r := request{limit: limit, category: category, blocked: s.blockedIDs[:0]}
 	for _, id := range exclude {
 		if i, ok := m.cat.lookup(id); ok {
 			r.block(s, i)

@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test ./models/recommend -run '^$$' -fuzz '^FuzzDecodeHistory$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./serving -run '^$$' -fuzz '^FuzzREST$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./serving -run '^$$' -fuzz '^FuzzValidation$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./serving -run '^$$' -fuzz '^FuzzRESTJSON$$' -fuzztime $(FUZZTIME)
 
 # proto: regenerate the committed Go code and OpenAPI document from $(PROTO_DIR).
 proto: proto-tools

@@ -43,7 +43,9 @@ func (s *Server) httpHandler(gw *runtime.ServeMux) http.Handler {
 			})
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes)
+		}
 		gw.ServeHTTP(w, r)
 	})
 }

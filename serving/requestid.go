@@ -22,6 +22,10 @@ import (
 // customer records.
 const requestIDHeader = "x-request-id"
 
+// requestIDHTTPHeader is requestIDHeader in canonical HTTP form, so reading
+// and setting it does not canonicalise (and allocate) on every request.
+const requestIDHTTPHeader = "X-Request-Id"
+
 // validRequestID accepts 1 to 64 characters of letters, digits, '.', '_' and '-'.
 func validRequestID(id string) bool {
 	if len(id) == 0 || len(id) > 64 {
@@ -86,12 +90,12 @@ func serverFault(err error) bool {
 // httpRequestID sets the request id of a REST call: the caller's, or a new
 // one, on the response and on the request (the gateway passes it on).
 func httpRequestID(w http.ResponseWriter, r *http.Request) string {
-	id := r.Header.Get(requestIDHeader)
+	id := r.Header.Get(requestIDHTTPHeader)
 	if !validRequestID(id) {
 		id = newRequestID()
-		r.Header.Set(requestIDHeader, id)
+		r.Header.Set(requestIDHTTPHeader, id)
 	}
-	w.Header().Set(requestIDHeader, id)
+	w.Header().Set(requestIDHTTPHeader, id)
 	return id
 }
 

@@ -235,8 +235,11 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		default:
 			next.ServeHTTP(sw, r)
 		}
-		s.metrics.httpLatency.WithLabelValues(sw.route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
-		s.logRequest(r.Context(), id, r.Method+" "+sw.route, strconv.Itoa(sw.code), sw.code >= 500, time.Since(start))
+		code := httpCodeText(sw.code)
+		s.metrics.httpLatency.WithLabelValues(sw.route, code).Observe(time.Since(start).Seconds())
+		if fault := sw.code >= 500; s.logEnabled(r.Context(), fault) {
+			s.logRequest(r.Context(), id, r.Method+" "+sw.route, code, fault, time.Since(start))
+		}
 	})
 }
 
@@ -287,3 +290,25 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer (flush).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// httpCodeText is strconv.Itoa(code) without an allocation for the codes
+// the server answers.
+func httpCodeText(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusUnauthorized:
+		return "401"
+	case http.StatusForbidden:
+		return "403"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusTooManyRequests:
+		return "429"
+	case http.StatusServiceUnavailable:
+		return "503"
+	}
+	return strconv.Itoa(code)
+}

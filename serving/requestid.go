@@ -100,12 +100,21 @@ func httpRequestID(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (s *Server) logRequest(ctx context.Context, id, method, code string, fault bool, d time.Duration) {
-	level := slog.LevelDebug
-	if fault {
-		level = slog.LevelWarn
-	}
-	if !s.log.Enabled(ctx, level) {
+	if !s.logEnabled(ctx, fault) {
 		return // nothing to build: calls are logged at debug level
 	}
-	s.log.Log(ctx, level, "request", "request_id", id, "method", method, "code", code, "duration", d)
+	s.log.Log(ctx, logLevel(fault), "request", "request_id", id, "method", method, "code", code, "duration", d)
+}
+
+// logEnabled reports whether a call would be logged (server faults at
+// warn level, other calls at debug), so callers build nothing otherwise.
+func (s *Server) logEnabled(ctx context.Context, fault bool) bool {
+	return s.log.Enabled(ctx, logLevel(fault))
+}
+
+func logLevel(fault bool) slog.Level {
+	if fault {
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
 }

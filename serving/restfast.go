@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -51,9 +52,25 @@ func fastRecommendations(gw *runtime.ServeMux, recs patronv1.RecommendationServi
 			runtime.HTTPError(ctx, gw, out, w, r, err)
 			return
 		}
+		if m, ok := out.(restMarshaler); ok && r.Header.Get("TE") == "" && validUTF8(resp) {
+			// What ForwardResponseMessage does for a call without server
+			// metadata or trailers, with the JSON in a reused buffer.
+			w.Header().Set("Content-Type", m.ContentType(resp))
+			bp := jsonBuffers.Get().(*[]byte)
+			*bp = appendRecommendations((*bp)[:0], resp)
+			w.Write(*bp)
+			if cap(*bp) <= 64<<10 {
+				jsonBuffers.Put(bp)
+			}
+			return
+		}
 		runtime.ForwardResponseMessage(ctx, gw, out, w, r, resp)
 	}
 }
+
+// jsonBuffers are response buffers of fastRecommendations (a response is
+// about 2 KB), kept between calls.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // restCallContext is the context the gateway would give a call of r, as
 // far as the services read it: the Authorization values that are valid

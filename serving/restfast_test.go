@@ -52,6 +52,7 @@ func TestFastRecommendationsMatchGateway(t *testing.T) {
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Timeout", "5S"}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Timeout", "soon"}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Metadata-Authorization", crm}},
+		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "TE", "trailers"}},
 	} {
 		do := func(h http.Handler) *httptest.ResponseRecorder {
 			r := httptest.NewRequest("GET", c.target, nil)
@@ -68,7 +69,7 @@ func TestFastRecommendationsMatchGateway(t *testing.T) {
 			continue
 		}
 		sameJSON(t, f.Body.Bytes(), g.Body.Bytes())
-		for _, h := range []string{"Content-Type", "Www-Authenticate", "Retry-After", "Cache-Control"} {
+		for _, h := range []string{"Content-Type", "Www-Authenticate", "Retry-After", "Cache-Control", "Transfer-Encoding", "Content-Length"} {
 			if f.Header().Get(h) != g.Header().Get(h) {
 				t.Errorf("%s: header %s fast %q, gateway %q", c.target, h, f.Header().Get(h), g.Header().Get(h))
 			}

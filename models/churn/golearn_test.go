@@ -1,6 +1,10 @@
 package churn
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/patron-crm/patron/internal/learntest"
+)
 
 // The golearn forest is a reference that is not reproducible run to run
 // (golearn's ID3 breaks ties in map order), so this test checks only shape,
@@ -28,7 +32,7 @@ func TestGolearnForestReference(t *testing.T) {
 			t.Fatalf("score %d = %v, want in [0, 1]", i, s)
 		}
 	}
-	if a := auc(scores, y[:100]); a < 0.9 {
+	if a := learntest.AUC(scores, y[:100]); a < 0.9 {
 		t.Errorf("golearn forest AUC = %.3f on an easy split, want >= 0.9", a)
 	}
 	if _, err := GolearnForestReference(x, n, d, y[:10], x, n, 1); err == nil {

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/patron-crm/patron/internal/learn"
+	"github.com/patron-crm/patron/internal/learntest"
 	"github.com/patron-crm/patron/internal/parallel"
-	"github.com/patron-crm/patron/internal/xordata"
 )
 
 func TestFitLogisticRecoversCoefficients(t *testing.T) {
@@ -133,7 +133,7 @@ func TestFitLogisticSeparableStaysFinite(t *testing.T) {
 }
 
 func TestFitLogisticCannotLearnXOR(t *testing.T) {
-	x, y := xordata.New(2000, 0, 3)
+	x, y := learntest.XOR(2000, 0, 3)
 	m, err := FitLogistic(x, 2000, 2, y, 1e-3)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestFitLogisticCannotLearnXOR(t *testing.T) {
 	for i := range scores {
 		scores[i] = m.Predict(x[2*i : 2*i+2])
 	}
-	if a := auc(scores, y); a > 0.6 {
+	if a := learntest.AUC(scores, y); a > 0.6 {
 		t.Errorf("logistic AUC on XOR = %.3f; the data should defeat a linear model", a)
 	}
 }

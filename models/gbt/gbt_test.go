@@ -7,13 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/patron-crm/patron/internal/xordata"
-	"github.com/patron-crm/patron/training/eval"
+	"github.com/patron-crm/patron/internal/learntest"
 )
 
 func TestFitGBTLearnsXOR(t *testing.T) {
-	x, y := xordata.New(2000, 0.05, 1)
-	tx, ty := xordata.New(1000, 0.05, 2)
+	x, y := learntest.XOR(2000, 0.05, 1)
+	tx, ty := learntest.XOR(1000, 0.05, 2)
 	m, err := Fit(x, 2000, 2, y, Params{Trees: 60, Depth: 2, LearningRate: 0.3, MinLeaf: 10, Seed: 1}, nil, 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +21,7 @@ func TestFitGBTLearnsXOR(t *testing.T) {
 	for i := range scores {
 		scores[i] = m.Predict(tx[2*i : 2*i+2])
 	}
-	if a := eval.EvaluateBinary("", scores, ty).ROCAUC; a < 0.9 {
+	if a := learntest.AUC(scores, ty); a < 0.9 {
 		t.Errorf("Model test AUC on XOR = %.3f, want >= 0.9", a)
 	}
 	// Balanced labels: a constant model's log loss is about log 2.
@@ -32,8 +31,8 @@ func TestFitGBTLearnsXOR(t *testing.T) {
 }
 
 func TestFitGBTDeterministic(t *testing.T) {
-	x, y := xordata.New(3000, 0.1, 5)
-	vx, vy := xordata.New(500, 0.1, 6)
+	x, y := learntest.XOR(3000, 0.1, 5)
+	vx, vy := learntest.XOR(500, 0.1, 6)
 	p := Params{Trees: 30, Depth: 3, Subsample: 0.7, Seed: 42, MinLeaf: 5}
 	fit := func(procs int, p Params) *Model {
 		prev := runtime.GOMAXPROCS(procs)
@@ -83,10 +82,10 @@ func TestFitGBTProbabilitiesInOpenInterval(t *testing.T) {
 
 func TestFitGBTEarlyStopping(t *testing.T) {
 	// Labels are pure noise: validation loss soon stops improving.
-	x, _ := xordata.New(1000, 0, 8)
-	_, y := xordata.New(1000, 0.5, 9)
-	vx, _ := xordata.New(500, 0, 10)
-	_, vy := xordata.New(500, 0.5, 11)
+	x, _ := learntest.XOR(1000, 0, 8)
+	_, y := learntest.XOR(1000, 0.5, 9)
+	vx, _ := learntest.XOR(500, 0, 10)
+	_, vy := learntest.XOR(500, 0.5, 11)
 	m, err := Fit(x, 1000, 2, y, Params{Trees: 300, Depth: 3, LearningRate: 0.3, MinLeaf: 5, EarlyStopping: 5}, vx, 500, vy)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +105,7 @@ func TestFitGBTEarlyStopping(t *testing.T) {
 }
 
 func TestGBTContributionsSumToLogOdds(t *testing.T) {
-	x, y := xordata.New(1000, 0.05, 12)
+	x, y := learntest.XOR(1000, 0.05, 12)
 	m, err := Fit(x, 1000, 2, y, Params{Trees: 20, Depth: 2, MinLeaf: 10}, nil, 0, nil)
 	if err != nil {
 		t.Fatal(err)

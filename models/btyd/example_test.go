@@ -71,3 +71,18 @@ func ExampleFitMBGNBD() {
 	// r=0.525 alpha=6.183 a=0.891 b=1.614 LL=-9582.1
 	// one-time buyer: P(alive)=0.390 E[X(39)]=0.154
 }
+
+// The distribution of a customer's next-year transactions under the
+// published CDNOW BG/NBD parameters (weeks): the mean is what totals add
+// up, the median the forecast with the smallest absolute error.
+func ExampleBGNBD_MedianOrders() {
+	m := btyd.BGNBD{R: 0.243, Alpha: 4.414, A: 0.793, B: 2.426}
+	for _, c := range []btyd.Obs{{X: 0, Tx: 0, T: 38}, {X: 2, Tx: 30.43, T: 38.86}, {X: 7, Tx: 37, T: 38}} {
+		fmt.Printf("x=%v: mean %.2f, median %v, P(>=1) %.2f, P(>=3) %.2f\n", c.X,
+			m.ExpectedOrders(52, c), m.MedianOrders(52, c), m.OrdersAtLeast(52, c, 1), m.OrdersAtLeast(52, c, 3))
+	}
+	// Output:
+	// x=0: mean 0.26, median 0, P(>=1) 0.18, P(>=3) 0.02
+	// x=2: mean 1.56, median 1, P(>=1) 0.60, P(>=3) 0.23
+	// x=7: mean 5.98, median 5, P(>=1) 0.90, P(>=3) 0.74
+}

@@ -83,6 +83,51 @@ func (ch recsChoice) apply(ds *features.Dataset, asOf time.Time, forRanking bool
 	return m.WithReranker(ch.Reranker), nil
 }
 
+// pendingFit is a fit of the recommendation models running in the
+// background (see startRecsFit).
+type pendingFit struct {
+	done chan struct{}
+	m    *recommend.Recommender
+	err  error
+}
+
+// startRecsFit starts fitting every recommendation model on ds as of asOf
+// with parameters p, so that the fit runs beside the validation search
+// (which leaves part of the machine idle); finish adapts it to what the
+// search chose.
+func startRecsFit(ds *features.Dataset, asOf time.Time, p recommend.Params) *pendingFit {
+	f := &pendingFit{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.m, f.err = recommend.Fit(ds, asOf, p)
+	}()
+	return f
+}
+
+// wait waits for the fit to end (before an error returns, so that no fit
+// outlives its training run).
+func (f *pendingFit) wait() { <-f.done }
+
+// finish waits for the fit and gives it the choice: the chosen personal
+// model (refitted only if it is not the one fitted), blend parameters and
+// re-ranker. The result is what choice.apply(ds, asOf, false) returns.
+func (f *pendingFit) finish(ch recsChoice) (*recommend.Recommender, error) {
+	f.wait()
+	if f.err != nil {
+		return nil, f.err
+	}
+	m := f.m
+	if m.Params.Personal != ch.Params.Personal {
+		p := m.Params
+		p.Personal = ch.Params.Personal
+		var err error
+		if m, err = m.WithPersonal(p); err != nil {
+			return nil, err
+		}
+	}
+	return m.WithParams(ch.Params).WithReranker(ch.Reranker), nil
+}
+
 // chooseRecs picks recommendation parameters on the validation window
 // [valCut, end) of ds, fitting only on orders before valCut.
 func chooseRecs(ds *features.Dataset, valCut, end time.Time, base recommend.Params) (recsChoice, error) {

@@ -173,18 +173,22 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	if valDays <= 0 {
 		valDays = DefaultValidationDays
 	}
+	// The models are fitted on all orders while the search runs.
+	pending := startRecsFit(ds, asOf, recommend.DefaultParams())
 	choice, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, recommend.DefaultParams())
 	if err != nil {
+		pending.wait()
 		return res, err
 	}
 	recsRep := choice.Report
 	stage("recs-validation", start)
 	if err := ctx.Err(); err != nil {
+		pending.wait()
 		return res, err
 	}
 	start = time.Now()
 	say("fitting and writing recommendation models")
-	rec, err := choice.apply(ds, asOf, false)
+	rec, err := pending.finish(choice)
 	if err != nil {
 		return res, err
 	}

@@ -1,0 +1,84 @@
+package training
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/features/synth"
+	"github.com/patron-crm/patron/models/recommend"
+	"github.com/patron-crm/patron/models/registry"
+)
+
+// recsTables writes m into a new bundle and returns every table's rows.
+func recsTables(t *testing.T, m *recommend.Recommender) []byte {
+	t.Helper()
+	reg, err := registry.Open(t.TempDir(), registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := reg.NewBuilder(registry.Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	man, err := b.Publish(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := reg.OpenBundle(man.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bundle.Close()
+	var out bytes.Buffer
+	for _, tb := range bundle.Manifest().Tables {
+		bundle.Scan(tb.Name, func(k, v []byte) error {
+			out.WriteString(tb.Name)
+			out.Write(k)
+			out.Write(v)
+			return nil
+		})
+	}
+	return out.Bytes()
+}
+
+// TestRecsFitBesideSearch: fitting the models while the validation search
+// runs, then giving them the choice, writes the same bundle tables as
+// fitting them after the search with the chosen parameters, whether the
+// search keeps the personal model fitted beside it or picks another.
+func TestRecsFitBesideSearch(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 1500, 80, 4, 5
+	var buf bytes.Buffer
+	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := cfg.End
+	ch, err := chooseRecs(ds, asOf.AddDate(0, 0, -90), asOf, recommend.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, personal := range []string{ch.Params.Personal, recommend.ModelRP3Beta, recommend.ModelCosine} {
+		c := ch
+		c.Params.Personal = personal
+		beside, err := startRecsFit(ds, asOf, recommend.DefaultParams()).finish(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := c.apply(ds, asOf, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := recsTables(t, beside), recsTables(t, after); len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("personal %s: tables differ (%d vs %d bytes)", personal, len(a), len(b))
+		}
+	}
+}

@@ -24,8 +24,12 @@ func printMode(w io.Writer, cfg config, m modeResults) {
 	if len(m.Ratios) > 0 {
 		printRatios(w, m.Ratios)
 	}
-	fmt.Fprintf(w, "\npatron serve memory after the runs (Online Retail bundle): VmRSS %.1f MiB, peak VmHWM %.1f MiB\n",
-		float64(m.PatronRSS)/1024, float64(m.PatronHWM)/1024)
+	bundle := "trained from " + cfg.orders
+	if cfg.dataDir != "" {
+		bundle = "the active bundle of " + cfg.dataDir
+	}
+	fmt.Fprintf(w, "\npatron serve memory after the runs (%s): VmRSS %.1f MiB, peak VmHWM %.1f MiB\n",
+		bundle, float64(m.PatronRSS)/1024, float64(m.PatronHWM)/1024)
 }
 
 // printRatios writes Patron/bare per API and concurrency, with issue 6's

@@ -69,20 +69,6 @@ type recsChoice struct {
 	Report   RecsReport
 }
 
-// apply fits the chosen recommender on ds as of asOf (Fit, or FitForRanking
-// when ranking is all that is asked).
-func (ch recsChoice) apply(ds *features.Dataset, asOf time.Time, forRanking bool) (*recommend.Recommender, error) {
-	fit := recommend.Fit
-	if forRanking {
-		fit = recommend.FitForRanking
-	}
-	m, err := fit(ds, asOf, ch.Params)
-	if err != nil {
-		return nil, err
-	}
-	return m.WithReranker(ch.Reranker), nil
-}
-
 // pendingFit is a fit of the recommendation models running in the
 // background (see startRecsFit).
 type pendingFit struct {
@@ -91,15 +77,20 @@ type pendingFit struct {
 	err  error
 }
 
-// startRecsFit starts fitting every recommendation model on ds as of asOf
-// with parameters p, so that the fit runs beside the validation search
-// (which leaves part of the machine idle); finish adapts it to what the
-// search chose.
-func startRecsFit(ds *features.Dataset, asOf time.Time, p recommend.Params) *pendingFit {
+// startRecsFit starts fitting the recommendation models on ds as of asOf
+// with parameters p (all of them, or with forRanking only what ranking
+// evaluations ask: recommend.FitForRanking), so that the fit can run beside
+// the validation search (which leaves part of the machine idle); finish
+// adapts it to what the search chose.
+func startRecsFit(ds *features.Dataset, asOf time.Time, p recommend.Params, forRanking bool) *pendingFit {
+	fit := recommend.Fit
+	if forRanking {
+		fit = recommend.FitForRanking
+	}
 	f := &pendingFit{done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		f.m, f.err = recommend.Fit(ds, asOf, p)
+		f.m, f.err = fit(ds, asOf, p)
 	}()
 	return f
 }
@@ -110,7 +101,8 @@ func (f *pendingFit) wait() { <-f.done }
 
 // finish waits for the fit and gives it the choice: the chosen personal
 // model (refitted only if it is not the one fitted), blend parameters and
-// re-ranker. The result is what choice.apply(ds, asOf, false) returns.
+// re-ranker. The result is the recommender fitted with the chosen
+// parameters (a test checks that its bundle is byte for byte the same).
 func (f *pendingFit) finish(ch recsChoice) (*recommend.Recommender, error) {
 	f.wait()
 	if f.err != nil {
@@ -277,7 +269,7 @@ func EvaluateRecs(ds *features.Dataset, valCut, cutoff, end time.Time) (RecsEval
 	}
 	split := eval.NewRankSplit(full, cutoff, time.Time{})
 	start := time.Now()
-	m, err := ch.apply(split.Train, cutoff, true)
+	m, err := startRecsFit(split.Train, cutoff, recommend.DefaultParams(), true).finish(ch)
 	if err != nil {
 		return ev, err
 	}

@@ -48,11 +48,11 @@ func recsTables(t *testing.T, m *recommend.Recommender) []byte {
 
 // TestRecsFitBesideSearch: fitting the models while the validation search
 // runs, then giving them the choice, writes the same bundle tables as
-// fitting them after the search with the chosen parameters, whether the
-// search keeps the personal model fitted beside it or picks another.
+// fitting them with the chosen parameters, whether the search keeps the
+// personal model fitted beside it or picks another.
 func TestRecsFitBesideSearch(t *testing.T) {
 	cfg := synth.DefaultConfig()
-	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 1500, 80, 4, 5
+	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 3000, 200, 4, 5
 	var buf bytes.Buffer
 	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
 		t.Fatal(err)
@@ -66,17 +66,21 @@ func TestRecsFitBesideSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ch.Reranker == nil {
+		t.Fatalf("no re-ranker on this data (%s): the test would not cover it", ch.Report.Rerank.Why)
+	}
 	for _, personal := range []string{ch.Params.Personal, recommend.ModelRP3Beta, recommend.ModelCosine} {
 		c := ch
 		c.Params.Personal = personal
-		beside, err := startRecsFit(ds, asOf, recommend.DefaultParams()).finish(c)
+		beside, err := startRecsFit(ds, asOf, recommend.DefaultParams(), false).finish(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		after, err := c.apply(ds, asOf, false)
+		after, err := recommend.Fit(ds, asOf, c.Params)
 		if err != nil {
 			t.Fatal(err)
 		}
+		after = after.WithReranker(c.Reranker)
 		if a, b := recsTables(t, beside), recsTables(t, after); len(a) == 0 || !bytes.Equal(a, b) {
 			t.Errorf("personal %s: tables differ (%d vs %d bytes)", personal, len(a), len(b))
 		}

@@ -174,7 +174,7 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 		valDays = DefaultValidationDays
 	}
 	// The models are fitted on all orders while the search runs.
-	pending := startRecsFit(ds, asOf, recommend.DefaultParams())
+	pending := startRecsFit(ds, asOf, recommend.DefaultParams(), false)
 	choice, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, recommend.DefaultParams())
 	if err != nil {
 		pending.wait()

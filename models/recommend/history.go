@@ -70,14 +70,13 @@ type datasetHistories struct {
 	votes      sync.Pool // *voteScratch
 	// cache keeps computed histories for evaluations, which ask for the
 	// same customers again with other blend weights (nil: none).
-	cache *historyCache
+	cache *recordCache
 }
 
-// historyCache holds computed histories by customer.
-type historyCache struct {
-	mu sync.Mutex
-	m  map[int32]*History
-}
+// evaluationCacheBytes bounds the history cache of a recommender fitted
+// for ranking evaluations: far above what a validation sample of
+// MaxValidationCustomers holds, so in practice it keeps every history.
+const evaluationCacheBytes = 4 << 30
 
 // sameHistories reports whether d and e compute the same histories, so a
 // cache can be shared.
@@ -192,14 +191,8 @@ func (d *datasetHistories) history(customerID string, h *History) (bool, error) 
 	if !ok || len(d.ds.CustomerOrders.Of(int(c))) == 0 {
 		return false, nil
 	}
-	if d.cache != nil {
-		d.cache.mu.Lock()
-		got, ok := d.cache.m[c]
-		d.cache.mu.Unlock()
-		if ok {
-			h.Items, h.CF = append(h.Items[:0], got.Items...), append(h.CF[:0], got.CF...)
-			return true, nil
-		}
+	if d.cache != nil && d.cache.get(customerID, h) {
+		return true, nil
 	}
 	sc, ok := d.scratch.Get().(*buyagain.Scratch)
 	if !ok {
@@ -208,9 +201,7 @@ func (d *datasetHistories) history(customerID string, h *History) (bool, error) 
 	d.build(c, sc, nil, h, voteServe)
 	d.scratch.Put(sc)
 	if d.cache != nil {
-		d.cache.mu.Lock()
-		d.cache.m[c] = &History{Items: slices.Clone(h.Items), CF: slices.Clone(h.CF)}
-		d.cache.mu.Unlock()
+		d.cache.put(customerID, h)
 	}
 	return true, nil
 }

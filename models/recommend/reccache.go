@@ -14,7 +14,8 @@ const DefaultHistoryCacheBytes = 64 << 20
 // recordCache keeps recently read customer histories, decoded, so that a
 // customer asked about again (storefronts ask about the same active
 // customers over and over) costs a copy instead of a Badger read, which
-// copies the record three times, and a decode. It is sharded to keep lock
+// copies the record three times, and a decode. Ranking evaluations use one
+// too, for histories they computed. It is sharded to keep lock
 // contention low, each shard a least-recently-used list bounded in bytes
 // (an estimate of the memory its entries hold). Entries never change: a
 // new bundle gets a new cache.

@@ -206,7 +206,7 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	dh := newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr)
 	if !itemLists {
 		// Ranking evaluations ask for the same customers again.
-		dh.cache = &historyCache{m: map[int32]*History{}}
+		dh.cache = newRecordCache(evaluationCacheBytes)
 	}
 	m.hist = dh
 	m.scratch.n = len(m.cat.ids)
@@ -259,7 +259,7 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	}
 	ch := newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr)
 	if dh.cache != nil {
-		ch.cache = &historyCache{m: map[int32]*History{}}
+		ch.cache = newRecordCache(evaluationCacheBytes)
 	}
 	c.hist = ch
 	c.scratch.n = m.scratch.n
@@ -294,7 +294,7 @@ func (m *Recommender) derive(p Params, rr reranking) *Recommender {
 	if dm.cache != nil {
 		// A copy for ranking evaluations shares the cache when its
 		// histories are the same (e.g. only the buy-again weight changed).
-		dc.cache = &historyCache{m: map[int32]*History{}}
+		dc.cache = newRecordCache(evaluationCacheBytes)
 		if dc.sameHistories(dm) {
 			dc.cache = dm.cache
 		}

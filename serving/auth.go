@@ -423,21 +423,9 @@ func (a *authorizer) check(ctx context.Context, fullMethod string) error {
 	if a.keys == nil {
 		return a.limit(ctx, fullMethod, "")
 	}
-	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
-	var token string
-	switch len(vals) {
-	case 0:
-		return a.deny(ctx, fullMethod, "", "no key", status.Error(codes.Unauthenticated, "no API key: "+authHint))
-	case 1:
-		scheme, rest, ok := strings.Cut(vals[0], " ")
-		token = strings.TrimSpace(rest)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
-			return a.deny(ctx, fullMethod, "", "malformed authorization value",
-				status.Error(codes.Unauthenticated, `the authorization value is not "Bearer <key>": `+authHint))
-		}
-	default:
-		return a.deny(ctx, fullMethod, "", "several authorization values",
-			status.Errorf(codes.Unauthenticated, "%d authorization values; send exactly one: %s", len(vals), authHint))
+	token, reason, err := bearerToken(ctx)
+	if err != nil {
+		return a.deny(ctx, fullMethod, "", reason, err)
 	}
 	k, ok := a.keys.lookup(token)
 	if !ok {
@@ -454,6 +442,27 @@ func (a *authorizer) check(ctx context.Context, fullMethod string) error {
 		a.log.DebugContext(ctx, "request authorized", "key", k.name, "method", fullMethod)
 	}
 	return a.limit(ctx, fullMethod, k.name)
+}
+
+// bearerToken returns the key a call presents: its one "authorization"
+// metadata value, "Bearer <key>". Otherwise it returns why not, for the
+// log, and the UNAUTHENTICATED status to answer.
+func bearerToken(ctx context.Context) (token, reason string, err error) {
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+	switch len(vals) {
+	case 0:
+		return "", "no key", status.Error(codes.Unauthenticated, "no API key: "+authHint)
+	case 1:
+		scheme, rest, ok := strings.Cut(vals[0], " ")
+		token = strings.TrimSpace(rest)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+			return "", "malformed authorization value",
+				status.Error(codes.Unauthenticated, `the authorization value is not "Bearer <key>": `+authHint)
+		}
+		return token, "", nil
+	}
+	return "", "several authorization values",
+		status.Errorf(codes.Unauthenticated, "%d authorization values; send exactly one: %s", len(vals), authHint)
 }
 
 func (a *authorizer) deny(ctx context.Context, method, key, reason string, err error) error {

@@ -37,7 +37,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -250,11 +249,7 @@ func (s *Server) checkHTTP(w http.ResponseWriter, r *http.Request, method string
 	if s.auth == nil || s.auth.keys == nil {
 		return true
 	}
-	md := metadata.MD{}
-	for _, v := range r.Header.Values("Authorization") {
-		md.Append("authorization", v)
-	}
-	err := s.auth.check(metadata.NewIncomingContext(r.Context(), md), method)
+	err := s.auth.check(withAuthorization(r.Context(), r), method)
 	if err == nil {
 		return true
 	}

@@ -21,13 +21,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/patron-crm/patron/models/privacy"
@@ -184,12 +182,9 @@ func (s *Server) caller(ctx context.Context) string {
 	if s.opts.Keys == nil {
 		return "no-auth"
 	}
-	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
-	if len(vals) == 1 {
-		if _, token, ok := strings.Cut(vals[0], " "); ok {
-			if k, ok := s.opts.Keys.lookup(strings.TrimSpace(token)); ok {
-				return "api-key:" + k.name
-			}
+	if token, _, err := bearerToken(ctx); err == nil {
+		if k, ok := s.opts.Keys.lookup(token); ok {
+			return "api-key:" + k.name
 		}
 	}
 	return "api-key:unknown"

@@ -2,11 +2,8 @@ package serving
 
 import (
 	"context"
-	"math"
 	"net/http"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -34,12 +31,11 @@ func fastRecommendations(gw *runtime.ServeMux, recs patronv1.RecommendationServi
 	buffers := &sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		_, out := runtime.MarshalerForRequest(gw, r)
-		ctx, cancel, err := restCallContext(r)
+		ctx, err := restCallContext(gw, r)
 		if err != nil {
 			runtime.HTTPError(r.Context(), gw, out, w, r, err)
 			return
 		}
-		defer cancel()
 		req := &patronv1.GetRecommendationsRequest{CustomerId: params["customer_id"]}
 		if err := r.ParseForm(); err != nil {
 			runtime.HTTPError(ctx, gw, out, w, r, status.Errorf(codes.InvalidArgument, "%v", err))
@@ -73,10 +69,21 @@ func fastRecommendations(gw *runtime.ServeMux, recs patronv1.RecommendationServi
 
 // restCallContext is the context the gateway would give a call of r, as
 // far as the services read it: the Authorization values that are valid
-// metadata as "authorization", and the deadline of a Grpc-Timeout header
-// (a malformed one is INVALID_ARGUMENT, as in the gateway).
-func restCallContext(r *http.Request) (context.Context, context.CancelFunc, error) {
-	ctx := r.Context()
+// metadata as "authorization". A call with a Grpc-Timeout header (rare over
+// REST) gets the gateway's own context, which sets its deadline or refuses
+// a malformed one.
+func restCallContext(gw *runtime.ServeMux, r *http.Request) (context.Context, error) {
+	if len(r.Header["Grpc-Timeout"]) > 0 {
+		return runtime.AnnotateIncomingContext(r.Context(), gw, r,
+			patronv1.RecommendationService_GetRecommendations_FullMethodName, runtime.WithHTTPPathPattern(recommendationsPath))
+	}
+	return withAuthorization(r.Context(), r), nil
+}
+
+// withAuthorization returns ctx with the Authorization values of r that
+// are valid gRPC metadata as its incoming "authorization" metadata, as the
+// gateway passes them, for the access check.
+func withAuthorization(ctx context.Context, r *http.Request) context.Context {
 	vals := r.Header.Values("Authorization")
 	valid := vals[:0:0]
 	for k, v := range vals {
@@ -89,20 +96,10 @@ func restCallContext(r *http.Request) (context.Context, context.CancelFunc, erro
 			valid = append(valid[:len(valid):len(valid)], v)
 		}
 	}
-	if len(valid) > 0 {
-		ctx = metadata.NewIncomingContext(ctx, metadata.MD{"authorization": valid})
+	if len(valid) == 0 {
+		return ctx
 	}
-	if tm := r.Header.Get("Grpc-Timeout"); tm != "" {
-		d, ok := decodeGRPCTimeout(tm)
-		if !ok {
-			return nil, nil, status.Errorf(codes.InvalidArgument, "invalid grpc-timeout: %s", tm)
-		}
-		if d != 0 {
-			ctx, cancel := context.WithTimeout(ctx, d)
-			return ctx, cancel, nil
-		}
-	}
-	return ctx, func() {}, nil
+	return metadata.NewIncomingContext(ctx, metadata.MD{"authorization": valid})
 }
 
 // validMetadataText reports whether v may be a gRPC metadata text value:
@@ -114,26 +111,4 @@ func validMetadataText(v string) bool {
 		}
 	}
 	return true
-}
-
-// decodeGRPCTimeout parses a grpc-timeout value as the gateway does:
-// digits and a unit, H M S m u or n; a duration too long for time.Duration
-// is the longest one.
-func decodeGRPCTimeout(s string) (time.Duration, bool) {
-	if len(s) < 2 {
-		return 0, false
-	}
-	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
-		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[s[len(s)-1]]
-	if unit == 0 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(s[:len(s)-1], 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	if n > uint64(math.MaxInt64)/uint64(unit) {
-		return math.MaxInt64, true
-	}
-	return time.Duration(n) * unit, true
 }

@@ -51,6 +51,8 @@ func TestFastRecommendationsMatchGateway(t *testing.T) {
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop + "\u00e9"}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Timeout", "5S"}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Timeout", "soon"}},
+		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Timeout", "1n"}},
+		{"/v1/customers/c1/recommendations", []string{"Authorization", crm, "Grpc-Timeout", "99999999999999999999H"}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Metadata-Authorization", crm}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "TE", "trailers"}},
 	} {

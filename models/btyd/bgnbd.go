@@ -173,11 +173,17 @@ func (m BGNBD) expectedIfAliveQuad(t float64, o Obs) float64 {
 //
 //	P(any) = P(alive) · [1 - ((α+T)/(α+T+t))^(r+x)].
 func (m BGNBD) ProbAny(t float64, o Obs) float64 {
+	return m.PAlive(o) * anyIfActive(m.R+o.X, m.Alpha+o.T, t)
+}
+
+// anyIfActive is the probability that an active customer with rate
+// λ ~ Gamma(rx, at) buys at least once in the next t time units,
+// 1 - (at/(at+t))^rx: the same for the BG/NBD and the MBG/NBD.
+func anyIfActive(rx, at, t float64) float64 {
 	if t <= 0 {
 		return 0
 	}
-	k := m.Alpha + o.T
-	return m.PAlive(o) * -math.Expm1((m.R+o.X)*(math.Log(k)-math.Log(k+t)))
+	return -math.Expm1(rx * (math.Log(at) - math.Log(at+t)))
 }
 
 // MedianWait is the median time from T to the next transaction of a customer

@@ -100,9 +100,6 @@ func orderTail(pAlive, rx, at, a, bp, t float64, k int) float64 {
 		out = p
 		return j < k
 	})
-	if t <= 0 {
-		return 0
-	}
 	return out
 }
 

@@ -212,11 +212,7 @@ func (m MBGNBD) activeModel() BGNBD {
 //
 //	P(any) = P(alive) · [1 - ((α+T)/(α+T+t))^(r+x)].
 func (m MBGNBD) ProbAny(t float64, o Obs) float64 {
-	if t <= 0 {
-		return 0
-	}
-	k := m.Alpha + o.T
-	return m.PAlive(o) * -math.Expm1((m.R+o.X)*(math.Log(k)-math.Log(k+t)))
+	return m.PAlive(o) * anyIfActive(m.R+o.X, m.Alpha+o.T, t)
 }
 
 // MedianWait is the median time from T to the next transaction of an

@@ -52,9 +52,10 @@ type Cand struct {
 const PersonalCandidates = 100
 
 // historySource finds a customer's history: computed from a Dataset while
-// training, read from the bundle while serving.
+// training, read from the bundle while serving. The history it returns is
+// either built in buf or shared with its cache: callers only read it.
 type historySource interface {
-	history(customerID string, h *History) (found bool, err error)
+	history(customerID string, buf *History) (h History, found bool, err error)
 }
 
 // datasetHistories computes histories from a Dataset's timelines.
@@ -186,24 +187,22 @@ func betterCand(a, b Cand) int {
 	return cmp.Compare(a.Item, b.Item)
 }
 
-func (d *datasetHistories) history(customerID string, h *History) (bool, error) {
+func (d *datasetHistories) history(customerID string, buf *History) (History, bool, error) {
 	c, ok := d.ds.Customers.Index(customerID)
 	if !ok || len(d.ds.CustomerOrders.Of(int(c))) == 0 {
-		return false, nil
+		return History{}, false, nil
 	}
-	if d.cache != nil && d.cache.get(customerID, h) {
-		return true, nil
+	if h, ok := d.cache.get(customerID); ok {
+		return h, true, nil
 	}
 	sc, ok := d.scratch.Get().(*buyagain.Scratch)
 	if !ok {
 		sc = d.scorer.NewScratch()
 	}
-	d.build(c, sc, nil, h, voteServe)
+	d.build(c, sc, nil, buf, voteServe)
 	d.scratch.Put(sc)
-	if d.cache != nil {
-		d.cache.put(customerID, h)
-	}
-	return true, nil
+	d.cache.put(customerID, buf)
+	return *buf, true, nil
 }
 
 // build fills h with customer c's history (h.CF as mode says); cands is
@@ -346,6 +345,11 @@ func decodeHistory(b []byte, nItems int, h *History) error {
 	}
 	if len(b) != 0 {
 		return errCorruptHistory
+	}
+	// Bundles store CF best first and requests rely on it (topSorted);
+	// a record that is not gets sorted rather than served wrong.
+	if !slices.IsSortedFunc(h.CF, betterCand) {
+		slices.SortFunc(h.CF, betterCand)
 	}
 	return nil
 }

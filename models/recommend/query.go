@@ -127,7 +127,7 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	found, err := m.hist.history(req.CustomerID, &s.hist)
+	hist, found, err := m.hist.history(req.CustomerID, &s.hist)
 	if err != nil {
 		return Result{}, fmt.Errorf("recommend: customer %q: %w", req.CustomerID, err)
 	}
@@ -136,44 +136,45 @@ func (m *Recommender) ForCustomer(req Request) (Result, error) {
 		res.Items = m.fill(s, &r, nil, m.trending())
 		return res, nil
 	}
-	h := s.hist.Items
+	h := hist.Items
 	if !req.IncludePurchased {
 		for _, it := range h {
 			r.block(s, it.Item)
 		}
 	}
-	// Because you bought: the precomputed votes of the customer's items
-	// through the personal model (History.CF), already normalised.
-	for _, c := range s.hist.CF {
+	if !req.IncludePurchased || m.Params.RebuyWeight <= 0 {
+		// Because you bought: the precomputed votes of the customer's items
+		// through the personal model (History.CF), normalised and stored
+		// best first, so the answer is the first allowed ones.
+		return Result{Items: m.fill(s, &r, m.topSorted(s, &r, hist.CF), m.trending())}, nil
+	}
+	// With buy-again scores mixed in, the votes and the due items are
+	// scored together, then ranked.
+	for _, c := range hist.CF {
 		s.touch(c.Item)
 		s.acc[c.Item], s.best[c.Item], s.from[c.Item] = c.Score, c.Score, c.From
 	}
-	if req.IncludePurchased && m.Params.RebuyWeight > 0 {
-		top := float32(0)
+	top := float32(0)
+	for _, it := range h {
+		top = max(top, it.Rebuy)
+	}
+	if top > 0 {
+		wgt := float32(m.Params.RebuyWeight) / top
 		for _, it := range h {
-			top = max(top, it.Rebuy)
-		}
-		if top > 0 {
-			wgt := float32(m.Params.RebuyWeight) / top
-			for _, it := range h {
-				if it.Rebuy <= 0 {
-					continue
-				}
-				v := wgt * it.Rebuy
-				s.touch(it.Item)
-				s.acc[it.Item] += v
-				s.rebuy[it.Item] = v
+			if it.Rebuy <= 0 {
+				continue
 			}
+			v := wgt * it.Rebuy
+			s.touch(it.Item)
+			s.acc[it.Item] += v
+			s.rebuy[it.Item] = v
 		}
 	}
 	items := m.top(s, &r, func(j int32) Reason {
 		if s.rebuy[j] > 0 && s.rebuy[j] >= s.acc[j]-s.rebuy[j] {
 			return m.reorderReason(j, h)
 		}
-		if f := s.from[j]; f >= 0 {
-			return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: m.cat.because[f]}
-		}
-		return popularReason
+		return m.becauseReason(s.from[j])
 	})
 	return Result{Items: m.fill(s, &r, items, m.trending())}, nil
 }
@@ -195,6 +196,15 @@ func (m *Recommender) reorderReason(j int32, h []HistItem) Reason {
 }
 
 var popularReason = Reason{Kind: ReasonPopular, Text: "Popular right now"}
+
+// becauseReason is the reason for an item whose score came mostly from
+// history item f ("because you bought f"), or popular when f < 0.
+func (m *Recommender) becauseReason(f int32) Reason {
+	if f < 0 {
+		return popularReason
+	}
+	return Reason{Kind: ReasonBecauseYouBought, ItemID: m.cat.ids[f], Text: m.cat.because[f]}
+}
 
 // display names an item for a reason: its name, else its id.
 func (m *Recommender) display(i int32) string { return m.cat.display(i) }
@@ -221,6 +231,24 @@ func (m *Recommender) top(s *scratch, r *request, reason func(j int32) Reason) [
 		}
 		out = append(out, Item{ItemID: m.cat.ids[c.item], Name: m.cat.names[c.item], Score: float64(c.score), Reason: reason(c.item)})
 		r.block(s, c.item)
+	}
+	return out
+}
+
+// topSorted is top for candidates already in top's order (score
+// descending, then item id), as History.CF is stored: the first allowed
+// ones with a score, without scoring them into s.
+func (m *Recommender) topSorted(s *scratch, r *request, cands []Cand) []Item {
+	out := make([]Item, 0, r.limit)
+	for _, c := range cands {
+		if len(out) == r.limit {
+			break
+		}
+		if c.Score <= 0 || !m.allowed(s, r, c.Item) {
+			continue
+		}
+		out = append(out, Item{ItemID: m.cat.ids[c.Item], Name: m.cat.names[c.Item], Score: float64(c.Score), Reason: m.becauseReason(c.From)})
+		r.block(s, c.Item)
 	}
 	return out
 }
@@ -319,15 +347,15 @@ func (m *Recommender) Basket(req BasketRequest) (Result, error) {
 		}
 	}
 	if req.CustomerID != "" {
-		found, err := m.hist.history(req.CustomerID, &s.hist)
+		hist, found, err := m.hist.history(req.CustomerID, &s.hist)
 		if err != nil {
 			return Result{}, fmt.Errorf("recommend: customer %q: %w", req.CustomerID, err)
 		}
 		if found {
-			for _, it := range s.hist.Items {
+			for _, it := range hist.Items {
 				r.block(s, it.Item) // a known customer gets what they have not bought
 			}
-			for _, c := range s.hist.CF {
+			for _, c := range hist.CF {
 				s.add(c.Item, 0.25*c.Score, c.From)
 			}
 		}

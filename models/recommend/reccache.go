@@ -13,12 +13,14 @@ const DefaultHistoryCacheBytes = 64 << 20
 
 // recordCache keeps recently read customer histories, decoded, so that a
 // customer asked about again (storefronts ask about the same active
-// customers over and over) costs a copy instead of a Badger read, which
-// copies the record three times, and a decode. Ranking evaluations use one
+// customers over and over) costs a map look-up instead of a Badger read,
+// which copies the record three times, and a decode. Ranking evaluations use one
 // too, for histories they computed. It is sharded to keep lock
 // contention low, each shard a least-recently-used list bounded in bytes
-// (an estimate of the memory its entries hold). Entries never change: a
-// new bundle gets a new cache.
+// (an estimate of the memory its entries hold). Entries never change, so
+// get hands them out without a copy (an evicted entry stays valid for whoever
+// still reads it); a new bundle gets a new cache. A nil *recordCache is an
+// empty cache that keeps nothing.
 type recordCache struct {
 	seed   maphash.Seed
 	shards [recordShards]recordShard
@@ -59,17 +61,19 @@ func (c *recordCache) shard(id string) *recordShard {
 	return &c.shards[maphash.String(c.seed, id)%recordShards]
 }
 
-// get copies the cached history of id into h (reusing h's slices) and
-// reports whether there was one.
-func (c *recordCache) get(id string, h *History) bool {
+// get returns the cached history of id, shared: the caller must not modify
+// its slices.
+func (c *recordCache) get(id string) (History, bool) {
+	if c == nil {
+		return History{}, false
+	}
 	s := c.shard(id)
 	s.mu.Lock()
 	e, ok := s.index[id]
+	var h History
 	if ok {
 		s.lru.MoveToFront(e)
-		r := e.Value.(*recordEntry)
-		h.Items = append(h.Items[:0], r.h.Items...)
-		h.CF = append(h.CF[:0], r.h.CF...)
+		h = e.Value.(*recordEntry).h
 	}
 	s.mu.Unlock()
 	if ok {
@@ -77,12 +81,15 @@ func (c *recordCache) get(id string, h *History) bool {
 	} else {
 		c.misses.Add(1)
 	}
-	return ok
+	return h, ok
 }
 
 // put keeps a copy of h as id's history, dropping the least recently used
 // entries beyond the shard's bound.
 func (c *recordCache) put(id string, h *History) {
+	if c == nil {
+		return
+	}
 	const overhead = 160 // entry, list element, map slot, strings and slice headers
 	size := int64(len(id)+overhead) + int64(len(h.Items))*28 + int64(len(h.CF))*12
 	s := c.shard(id)

@@ -98,23 +98,21 @@ type storeHistories struct {
 	cache  *recordCache
 }
 
-func (s *storeHistories) history(customerID string, h *History) (bool, error) {
-	if s.cache != nil && s.cache.get(customerID, h) {
-		return true, nil
+func (s *storeHistories) history(customerID string, buf *History) (History, bool, error) {
+	if h, ok := s.cache.get(customerID); ok {
+		return h, true, nil
 	}
 	err := s.st.Get(CustomersTable, []byte(customerID), func(val []byte) error {
-		return decodeHistory(val, s.nItems, h)
+		return decodeHistory(val, s.nItems, buf)
 	})
 	if errors.Is(err, registry.ErrNotFound) {
-		return false, nil
+		return History{}, false, nil
 	}
 	if err != nil {
-		return false, err
+		return History{}, false, err
 	}
-	if s.cache != nil {
-		s.cache.put(customerID, h)
-	}
-	return true, nil
+	s.cache.put(customerID, buf)
+	return *buf, true, nil
 }
 
 // OpenOptions tune Open.

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,17 +109,14 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	}
 	// Customers forgotten on request (models/privacy) never enter a bundle
 	// of this data directory: their lines are dropped and counted.
-	if opts.Suppressed == nil {
-		list, err := privacy.Load(reg.Dir())
-		if err != nil {
-			return res, fmt.Errorf("train: %w (the list of forgotten customers; restore it before training)", err)
-		}
-		if list.Len() > 0 {
-			opts.Suppressed = list.ContainsBytes
-		}
+	suppressed, err := privacy.Load(reg.Dir())
+	if err != nil {
+		return res, fmt.Errorf("train: %w (the list of forgotten customers; restore it before training)", err)
+	}
+	if opts.Suppressed == nil && suppressed.Len() > 0 {
+		opts.Suppressed = suppressed.ContainsBytes
 	}
 	var ds *features.Dataset
-	var err error
 	if cfg.Input != nil {
 		if opts.Source == "" {
 			opts.Source = cfg.Orders
@@ -279,7 +277,9 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	// 4. Publish.
 	start = time.Now()
 	say("publishing bundle")
-	m, err = b.Publish(!cfg.NoActivate)
+	// Customers forgotten while this run trained leave its bundle before
+	// it is active (see privacy.PublishTrained).
+	m, err = privacy.PublishTrained(reg, b, !cfg.NoActivate, suppressed, slices.Values(ds.Customers.Names()))
 	if err != nil {
 		return res, err
 	}

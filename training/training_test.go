@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patron-crm/patron/models/privacy"
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/registry"
 	"github.com/patron-crm/patron/training"
@@ -30,6 +31,17 @@ o4,3,B1,1,4.00,2021-03-01 08:00:00,Bread,bakery,Spain
 
 func train(t *testing.T, dir string, asOf time.Time, seed int64) training.Result {
 	t.Helper()
+	path, reg := setup(t, dir)
+	res, err := training.Train(context.Background(), reg, training.Config{Orders: path, AsOf: asOf, Seed: seed, CodeVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// setup writes orders to a file and opens the registry in dir.
+func setup(t *testing.T, dir string) (string, *registry.Registry) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "orders.csv")
 	if err := os.WriteFile(path, []byte(orders), 0o644); err != nil {
 		t.Fatal(err)
@@ -38,11 +50,7 @@ func train(t *testing.T, dir string, asOf time.Time, seed int64) training.Result
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := training.Train(context.Background(), reg, training.Config{Orders: path, AsOf: asOf, Seed: seed, CodeVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return path, reg
 }
 
 func openActive(t *testing.T, dir string) *registry.Bundle {
@@ -128,6 +136,36 @@ func TestTrainAsOf(t *testing.T) {
 	}
 	if _, err := st.Customer("3"); !errors.Is(err, registry.ErrNotFound) {
 		t.Fatalf("customer 3 (first order after the as-of date): %v", err)
+	}
+}
+
+// TestTrainForgetDuringRun: a customer forgotten while a run trains (here
+// just before it publishes) is not in the bundle it publishes.
+func TestTrainForgetDuringRun(t *testing.T) {
+	dir := t.TempDir()
+	path, reg := setup(t, dir)
+	forgot := false
+	progress := func(stage string) {
+		if stage == "publishing bundle" {
+			if _, err := privacy.Forget(reg, []string{"1"}, "cli:tester"); err != nil {
+				t.Error(err)
+			}
+			forgot = true
+		}
+	}
+	res, err := training.Train(context.Background(), reg, training.Config{Orders: path, Seed: 1, CodeVersion: "test", Progress: progress})
+	if err != nil || !forgot {
+		t.Fatalf("train: %v (forgot %v)", err, forgot)
+	}
+	if res.Manifest.Derived == nil || res.Manifest.Derived.RowsRemoved == 0 {
+		t.Errorf("manifest derived %+v: want the forgotten customer's rows removed", res.Manifest.Derived)
+	}
+	st := profiles.Open(openActive(t, dir))
+	if _, err := st.Customer("1"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("forgotten customer 1: %v", err)
+	}
+	if _, err := st.Customer("2"); err != nil {
+		t.Errorf("customer 2: %v", err)
 	}
 }
 

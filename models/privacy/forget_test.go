@@ -15,6 +15,16 @@ import (
 // customer table and an item table, and returns its version.
 func publishBundle(t *testing.T, reg *registry.Registry, ids []string, activate bool) registry.Version {
 	t.Helper()
+	m, err := buildBundle(t, reg, ids).Publish(activate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Version
+}
+
+// buildBundle is publishBundle's bundle, not yet published.
+func buildBundle(t *testing.T, reg *registry.Registry, ids []string) *registry.Builder {
+	t.Helper()
 	// The cleaning summary shows a line of the first customer.
 	ingest := `{"reasons":[{"reason":"duplicate","count":1,"examples":[{"line":3,"text":"o1,` + ids[0] + `,i1"}]}]}`
 	b, err := reg.NewBuilder(registry.Manifest{CodeVersion: "test", Ingest: json.RawMessage(ingest)})
@@ -31,11 +41,7 @@ func publishBundle(t *testing.T, reg *registry.Registry, ids []string, activate 
 	if err := b.Put("items", []byte("i1"), []byte("aggregate")); err != nil {
 		t.Fatal(err)
 	}
-	m, err := b.Publish(activate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m.Version
+	return b
 }
 
 // rowsOf counts the rows of id in bundle v's customer tables.

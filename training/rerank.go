@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/internal/parallel"
 	"github.com/patron-crm/patron/models/gbt"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/training/eval"
@@ -53,21 +54,29 @@ func fitReranker(split *eval.RankSplit, m *recommend.Recommender, ds *features.D
 		rep.Why = fmt.Sprintf("too few bought candidates to learn from (%d and %d)", countOnes(ya), countOnes(yb))
 		return nil, rep, nil
 	}
+	// The refit on all rows runs beside the fit on half of them, and keeps
+	// as many trees as early stopping keeps there (gbt.Growth: its first k
+	// trees are those of a k-round fit).
+	x := append(slices.Clip(xa), xb...)
+	y := append(slices.Clip(ya), yb...)
+	all := p
+	all.EarlyStopping = 0
+	refit := gbt.StartFit(x, len(y), d, y, all)
 	half, err := gbt.Fit(xa, len(ya), d, ya, p, xb, len(yb), yb)
 	if err != nil {
+		refit.Keep(0)
 		return nil, rep, fmt.Errorf("recommendations: re-ranker: %w", err)
 	}
 	rep.HeldOutCustomers = len(heldOut.Customers)
 	rep.HeldOutNDCG10[0] = heldOut.Evaluate("vote", eval.TaskNew, Ranker(m, ds)).NDCG(10)
 	rep.HeldOutNDCG10[1] = heldOut.Evaluate("re-ranked", eval.TaskNew, Ranker(m.WithReranker(half), ds)).NDCG(10)
 	if rep.HeldOutNDCG10[1] <= rep.HeldOutNDCG10[0] {
+		refit.Keep(0)
 		rep.Why = "no better than the plain vote on the held-out customers"
 		return nil, rep, nil
 	}
 	p.Trees, p.EarlyStopping = half.NumTrees(), 0
-	x := append(slices.Clip(xa), xb...)
-	y := append(slices.Clip(ya), yb...)
-	full, err := gbt.Fit(x, len(y), d, y, p, nil, 0, nil)
+	full, err := refit.Keep(half.NumTrees())
 	if err != nil {
 		return nil, rep, fmt.Errorf("recommendations: re-ranker: %w", err)
 	}
@@ -76,17 +85,17 @@ func fitReranker(split *eval.RankSplit, m *recommend.Recommender, ds *features.D
 }
 
 // rerankRows returns the candidate feature rows of split's test customers
-// with "new" purchases, and their labels.
+// with "new" purchases, and their labels, in the customers' order (their
+// candidates are computed in parallel).
 func rerankRows(split *eval.RankSplit, m *recommend.Recommender, ds *features.Dataset) (x, y []float64) {
-	for k, c := range split.Customers {
+	samples := make([]recommend.RerankSample, len(split.Customers))
+	parallel.For(len(samples), func(k int) {
+		if len(split.TruthNew[k]) > 0 {
+			samples[k], _ = m.RerankCandidates(ds.Customers.Name(split.Customers[k]))
+		}
+	})
+	for k, s := range samples {
 		truth := split.TruthNew[k]
-		if len(truth) == 0 {
-			continue
-		}
-		s, found := m.RerankCandidates(ds.Customers.Name(c))
-		if !found {
-			continue
-		}
 		x = append(x, s.X...)
 		for _, id := range s.Items {
 			label := 0.0

@@ -146,6 +146,12 @@ type Node struct {
 // labels y. valX (valN×d) and valY form an optional validation set for early
 // stopping; pass nil, 0, nil to train all p.Trees rounds.
 func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int, valY []float64) (*Model, error) {
+	return fit(x, n, d, y, p, valX, valN, valY, nil)
+}
+
+// fit is Fit; when stop is set, boosting also ends before a round once
+// stop(trees so far) is true.
+func fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int, valY []float64, stop func(trees int) bool) (*Model, error) {
 	if err := learn.CheckMatrix(x, n, d); err != nil {
 		return nil, fmt.Errorf("fit gbt: %w", err)
 	}
@@ -206,6 +212,9 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 	trainParts := make([]float64, parallel.Chunks(n))
 	valParts := make([]float64, parallel.Chunks(valN))
 	for t := 0; t < p.Trees; t++ {
+		if stop != nil && stop(t) {
+			break
+		}
 		rows := all
 		if sampleN < n {
 			// Selection sampling (Knuth, TAOCP vol. 2, 3.4.2, algorithm S):
@@ -271,18 +280,24 @@ func Fit(x []float64, n, d int, y []float64, p Params, valX []float64, valN int,
 		}
 		m.Trees = m.Trees[:best+1]
 	}
-	// Partial sums per fixed chunk, added in order, so the result does not
-	// depend on the number of workers.
-	parallel.For(len(trainParts), func(c int) {
+	m.TrainLoss = logLoss(f, y)
+	return m, nil
+}
+
+// logLoss is the mean log loss of log-odds f for 0/1 labels y, from
+// partial sums per fixed chunk added in order, so that the result does not
+// depend on the number of workers.
+func logLoss(f, y []float64) float64 {
+	parts := make([]float64, parallel.Chunks(len(f)))
+	parallel.For(len(parts), func(c int) {
 		var loss float64
-		for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, n); i++ {
+		for i := c * parallel.ChunkRows; i < min((c+1)*parallel.ChunkRows, len(f)); i++ {
 			_, sp := logistic(f[i])
 			loss += sp - y[i]*f[i]
 		}
-		trainParts[c] = loss
+		parts[c] = loss
 	})
-	m.TrainLoss = sumInOrder(trainParts) / float64(n)
-	return m, nil
+	return sumInOrder(parts) / float64(len(f))
 }
 
 // logistic returns σ(z) and log(1+e^z) with one exponential, without

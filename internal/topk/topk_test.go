@@ -33,3 +33,23 @@ func TestSelectMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectOrderedMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 3, 10, 100, 1000} {
+		for _, k := range []int{0, 1, 2, 5, 10, 50, 2000} {
+			for rep := 0; rep < 5; rep++ {
+				s := make([]uint64, n)
+				for i := range s {
+					s[i] = uint64(r.IntN(20)) // many equal values
+				}
+				want := slices.Clone(s)
+				slices.Sort(want)
+				want = want[:min(k, n)]
+				if got := SelectOrdered(slices.Clone(s), k); !slices.Equal(got, want) {
+					t.Fatalf("n=%d k=%d: got %v, want %v", n, k, got, want)
+				}
+			}
+		}
+	}
+}

@@ -94,12 +94,22 @@ func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, persona
 
 // voteScratch is working memory for vote, sized to the catalog.
 type voteScratch struct {
-	acc, best []float32
-	from      []int32
-	in, own   []bool
-	touched   []int32
-	cands     []Cand
-	rows      []float64
+	slots   []voteSlot // by item
+	own     []bool     // by item: the customer bought it
+	touched []int32
+	keys    []uint64 // candKey of the not-bought candidates
+	cands   []Cand
+	rows    []float64
+}
+
+// voteSlot is an item's vote so far: the sum, its largest contribution and
+// the history item that made it (-1: none), and whether the item is in
+// voteScratch.touched. One struct per item keeps the hot loop of vote on
+// one cache line per neighbour.
+type voteSlot struct {
+	acc, best float32
+	from      int32
+	in        bool
 }
 
 // voteMode says what vote leaves in h.CF.
@@ -122,7 +132,7 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 	v, ok := d.votes.Get().(*voteScratch)
 	if !ok {
 		n := d.ds.Items.Len()
-		v = &voteScratch{acc: make([]float32, n), best: make([]float32, n), from: make([]int32, n), in: make([]bool, n), own: make([]bool, n)}
+		v = &voteScratch{slots: make([]voteSlot, n), own: make([]bool, n)}
 	}
 	v.touched = v.touched[:0]
 	for k, it := range h.Items {
@@ -132,34 +142,43 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 		}
 		nb, sc, _ := d.personal.Of(it.Item)
 		for x, j := range nb {
-			if !v.in[j] {
-				v.in[j], v.from[j] = true, -1
+			sl := &v.slots[j]
+			if !sl.in {
+				sl.in, sl.from = true, -1
 				v.touched = append(v.touched, j)
 			}
 			c := it.Weight * sc[x]
-			v.acc[j] += c
-			if c > v.best[j] {
-				v.best[j], v.from[j] = c, it.Item
+			sl.acc += c
+			if c > sl.best {
+				sl.best, sl.from = c, it.Item
 			}
 		}
 	}
 	top := float32(0)
 	for _, j := range v.touched {
-		top = max(top, v.acc[j])
+		top = max(top, v.slots[j].acc)
 	}
-	h.CF, v.cands = h.CF[:0], v.cands[:0]
+	h.CF, v.keys = h.CF[:0], v.keys[:0]
 	for _, j := range v.touched {
-		if v.acc[j] <= 0 {
+		sl := &v.slots[j]
+		if sl.acc <= 0 {
 			continue
 		}
-		c := Cand{Item: j, Score: v.acc[j] / top, From: v.from[j]}
+		score := sl.acc / top
 		if v.own[j] {
-			h.CF = append(h.CF, c) // bought: kept for include_purchased
+			h.CF = append(h.CF, Cand{Item: j, Score: score, From: sl.from}) // bought: kept for include_purchased
 		} else {
-			v.cands = append(v.cands, c)
+			v.keys = append(v.keys, candKey(score, j))
 		}
 	}
-	v.cands = topk.Select(v.cands, PersonalCandidates, betterCand)
+	// The best not-bought items, as topk.Select(cands, betterCand) orders
+	// them, selected on packed keys.
+	v.keys = topk.SelectOrdered(v.keys, PersonalCandidates)
+	v.cands = v.cands[:0]
+	for _, key := range v.keys {
+		j := int32(uint32(key))
+		v.cands = append(v.cands, Cand{Item: j, Score: math.Float32frombits(^uint32(key >> 32)), From: v.slots[j].from})
+	}
 	switch {
 	case mode == voteCandidates:
 		h.CF = append(h.CF[:0], d.fillCandidates(v)...)
@@ -171,12 +190,19 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 		slices.SortFunc(h.CF, betterCand)
 	}
 	for _, j := range v.touched {
-		v.acc[j], v.best[j], v.in[j] = 0, 0, false
+		v.slots[j] = voteSlot{}
 	}
 	for _, it := range h.Items {
 		v.own[it.Item] = false
 	}
 	d.votes.Put(v)
+}
+
+// candKey packs a positive score and an item id into a key that sorts
+// ascending as betterCand orders candidates: the bits of a positive float
+// grow with it, so their complement falls, and equal scores go by id.
+func candKey(score float32, item int32) uint64 {
+	return uint64(^math.Float32bits(score))<<32 | uint64(uint32(item))
 }
 
 // betterCand orders candidates by score, then item id.

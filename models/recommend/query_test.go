@@ -1,7 +1,9 @@
 package recommend
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -58,6 +60,27 @@ func TestTopSortedIsTop(t *testing.T) {
 
 		if !reflect.DeepEqual(got, want) || !slices.Equal(gotBlocked, wantBlocked) {
 			t.Fatalf("trial %d (limit %d, category %q, exclude %v):\nsorted walk %+v\ntop         %+v", trial, limit, category, exclude, got, want)
+		}
+	}
+}
+
+// TestCandKeyOrder: packed keys sort as betterCand orders candidates.
+func TestCandKeyOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var cands []Cand
+	for i := range 500 {
+		score := float32(rng.IntN(50)+1) / 7 // ties
+		if i%50 == 0 {
+			score = math.SmallestNonzeroFloat32
+		}
+		cands = append(cands, Cand{Item: int32(rng.IntN(1 << 20)), Score: score})
+	}
+	byKey := slices.Clone(cands)
+	slices.SortFunc(byKey, func(a, b Cand) int { return cmp.Compare(candKey(a.Score, a.Item), candKey(b.Score, b.Item)) })
+	slices.SortFunc(cands, betterCand)
+	for k := range cands {
+		if cands[k].Item != byKey[k].Item || cands[k].Score != byKey[k].Score {
+			t.Fatalf("position %d: betterCand %+v, key order %+v", k, cands[k], byKey[k])
 		}
 	}
 }

@@ -155,8 +155,8 @@ func (d *datasetHistories) fillCandidates(v *voteScratch) []Cand {
 		if len(cands) >= PersonalCandidates {
 			break
 		}
-		if !v.own[j] && !v.in[j] {
-			v.in[j], v.from[j] = true, -1
+		if sl := &v.slots[j]; !v.own[j] && !sl.in {
+			sl.in, sl.from = true, -1
 			v.touched = append(v.touched, j)
 			cands = append(cands, Cand{Item: j, From: -1})
 		}

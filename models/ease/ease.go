@@ -20,6 +20,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/patron-crm/patron/features"
@@ -129,8 +130,11 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 		g[d*n+d] += p.Lambda
 	}
 	// P = G^-1 from the Cholesky factor, in place on the upper triangle
-	// (LAPACK dpotrf and dpotri; gonum's mat.Cholesky would also estimate
-	// the condition number, a tenth of the time, which nothing here reads).
+	// (LAPACK dpotrf and dpotri). gonum's mat.Cholesky would also estimate
+	// the condition number, a tenth of the time; G's eigenvalues are at
+	// least lambda, so only a lambda near 0 makes it near-singular, which
+	// shows as a diagonal of P that is not positive and finite (refused
+	// below).
 	u, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: g})
 	if !ok {
 		return nil, errors.New("ease: the Gram matrix is not positive definite (raise lambda)")
@@ -149,6 +153,9 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 	diag := make([]float64, n)
 	for b := range diag {
 		diag[b] = at(b, b)
+		if !(diag[b] > 0) || math.IsInf(diag[b], 0) {
+			return nil, fmt.Errorf("ease: the inverse of the Gram matrix has diagonal %v at item %d: lambda %v is too small (raise it)", diag[b], items[b], p.Lambda)
+		}
 	}
 	type cand struct {
 		j int32

@@ -1,6 +1,7 @@
 package gbt
 
 import (
+	"math"
 	"sync/atomic"
 )
 
@@ -18,7 +19,7 @@ type Growth struct {
 	x     []float64
 	n, d  int
 	y     []float64
-	limit atomic.Int64 // rounds to grow: p.Trees until Keep lowers it
+	limit atomic.Int64 // trees to stop at: none (the fit's own p.Trees) until Keep sets it
 	done  chan struct{}
 	m     *Model
 	err   error
@@ -30,7 +31,7 @@ type Growth struct {
 // p.Trees.
 func StartFit(x []float64, n, d int, y []float64, p Params) *Growth {
 	g := &Growth{x: x, n: n, d: d, y: y, done: make(chan struct{})}
-	g.limit.Store(int64(max(p.Trees, 1)))
+	g.limit.Store(math.MaxInt64)
 	go func() {
 		defer close(g.done)
 		g.m, g.err = fit(x, n, d, y, p, nil, 0, nil, func(trees int) bool { return int64(trees) >= g.limit.Load() })

@@ -43,6 +43,11 @@ func TestGrowthKeep(t *testing.T) {
 			}
 		})
 	}
+	def := p
+	def.Trees = 0 // the default number of rounds
+	if m, err := StartFit(x, 3000, 2, y, def).Keep(30); err != nil || m.NumTrees() != 30 {
+		t.Errorf("default rounds: kept %v trees (%v), want 30", m.NumTrees(), err)
+	}
 	g := StartFit(x, 3000, 2, y, p)
 	if m, err := g.Keep(0); m != nil || err != nil {
 		t.Errorf("Keep(0) = %v, %v; want nil, nil", m, err)

@@ -21,7 +21,8 @@ import (
 // bundle holds about one customer. Other tables hold items, rankings,
 // neighbour lists and model parameters: aggregates over all customers, in
 // which no customer id appears (they change only when the model is
-// retrained, which leaves suppressed customers out).
+// retrained, which leaves suppressed customers out; a run already training
+// when a customer is forgotten read their lines, see PublishTrained).
 var CustomerTables = []string{profiles.CustomerTable, recommend.CustomersTable, value.CustomersTable, churn.CustomersTable}
 
 // IsCustomerTable reports whether table is one of CustomerTables.
@@ -114,21 +115,7 @@ func Forget(reg *registry.Registry, ids []string, who string) (Result, error) {
 // removeRows rewrites the bundles that hold rows (or manifest examples) of
 // ids: the active one first, as a new version, then the retained ones.
 func removeRows(reg *registry.Registry, ids []string, index map[string]int, res *Result) error {
-	drop := func(table string, key []byte) bool {
-		if !IsCustomerTable(table) {
-			return false
-		}
-		i, ok := index[string(key)]
-		if ok {
-			res.Customers[i].Known = true
-			res.Customers[i].RowsRemoved++
-		}
-		return ok
-	}
-	edit := func(m *registry.Manifest) {
-		m.Derived.Reason = "forgotten customers"
-		m.Ingest, _ = scrubIngest(m.Ingest, ids)
-	}
+	drop, edit := customerFilter(ids, index, res, "forgotten customers")
 	active, err := reg.Active()
 	if err != nil && !errors.Is(err, registry.ErrNoActive) {
 		return err
@@ -144,13 +131,12 @@ func removeRows(reg *registry.Registry, ids []string, index map[string]int, res 
 				return fmt.Errorf("forget: copy active bundle %d: %w", active, err)
 			}
 			b.EditManifest(edit)
-			m, err := b.Publish(true)
+			m, err := b.PublishReplacing(active)
+			if m.Version != 0 {
+				res.NewVersion, res.RowsRemoved = m.Version, res.RowsRemoved+n
+			}
 			if err != nil {
 				return fmt.Errorf("forget: publish bundle %d without the customers: %w", active, err)
-			}
-			res.NewVersion, res.RowsRemoved = m.Version, res.RowsRemoved+n
-			if err := reg.Delete(active); err != nil {
-				return fmt.Errorf("forget: bundle %d replaced by %d, but deleting it failed: %w (delete it with `patron models delete %d`)", active, m.Version, err, active)
 			}
 			res.Replaced = active
 		}
@@ -172,17 +158,49 @@ func removeRows(reg *registry.Registry, ids []string, index map[string]int, res 
 		if !need {
 			continue
 		}
-		b, n, err := reg.CopyWithout(v, drop)
-		if err != nil {
-			return fmt.Errorf("forget: copy bundle %d: %w", v, err)
+		if err := rewrite(reg, v, drop, edit, res); err != nil {
+			return err
 		}
-		b.EditManifest(edit)
-		if _, err := b.Replace(v); err != nil {
-			return fmt.Errorf("forget: rewrite bundle %d without the customers: %w", v, err)
-		}
-		res.Rewritten = append(res.Rewritten, v)
-		res.RowsRemoved += n
 	}
+	return nil
+}
+
+// customerFilter returns what drops the rows of ids from a bundle copy,
+// counting them per customer in res (index maps an id to its entry), and
+// what edits the copy's manifest: the reason, and the cleaning summary's
+// example lines that mention an id scrubbed.
+func customerFilter(ids []string, index map[string]int, res *Result, reason string) (drop func(table string, key []byte) bool, edit func(m *registry.Manifest)) {
+	drop = func(table string, key []byte) bool {
+		if !IsCustomerTable(table) {
+			return false
+		}
+		i, ok := index[string(key)]
+		if ok {
+			res.Customers[i].Known = true
+			res.Customers[i].RowsRemoved++
+		}
+		return ok
+	}
+	edit = func(m *registry.Manifest) {
+		m.Derived.Reason = reason
+		m.Ingest, _ = scrubIngest(m.Ingest, ids)
+	}
+	return drop, edit
+}
+
+// rewrite puts a copy of the inactive bundle v without the rows drop
+// reports in v's place, and notes it in res.
+func rewrite(reg *registry.Registry, v registry.Version, drop func(table string, key []byte) bool, edit func(m *registry.Manifest), res *Result) error {
+	b, n, err := reg.CopyWithout(v, drop)
+	if err != nil {
+		return fmt.Errorf("forget: copy bundle %d: %w", v, err)
+	}
+	b.EditManifest(edit)
+	if _, err := b.Replace(v); err != nil {
+		return fmt.Errorf("forget: rewrite bundle %d without the customers: %w", v, err)
+	}
+	res.Rewritten = append(res.Rewritten, v)
+	res.RowsRemoved += n
 	return nil
 }
 

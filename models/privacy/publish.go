@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 
@@ -18,10 +19,12 @@ import (
 // that starts later finds the new bundle and cleans it as usual), loads
 // the list again and looks for customers on it but not on read among
 // customers (the ids the run read). With none, b is published as it is.
-// Otherwise b is published without being activated, rewritten in place
-// without those customers' rows as Forget rewrites a retained bundle, and
-// then activated (when activate is set); one audit record per such
-// customer names "train" as who removed them.
+// Otherwise b is published inactive, rewritten in place without those
+// customers' rows (as Forget rewrites a retained bundle), audited (one
+// record per customer, who "train") and then activated when activate is
+// set. If the rewrite fails, the bundle is deleted rather than left with
+// their rows. The run's aggregates (item statistics, neighbour lists) still
+// hold their share until the next training.
 func PublishTrained(reg *registry.Registry, b *registry.Builder, activate bool, read *List, customers iter.Seq[string]) (registry.Manifest, error) {
 	dir := reg.Dir()
 	unlock, err := lockForget(dir)
@@ -49,19 +52,27 @@ func PublishTrained(reg *registry.Registry, b *registry.Builder, activate bool, 
 		index[id] = i
 		res.Customers = append(res.Customers, CustomerResult{Hash: HashID(id), AlreadySuppressed: true})
 	}
-	err = removeRows(reg, ids, index, &res)
-	if aerr := appendAudit(dir, auditRecords(&res, "train", err)); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
-		return m, fmt.Errorf("publish: bundle %d holds customers forgotten while it trained, and removing them failed: %w (it is not active; delete it with `patron models delete %d` and train again)", m.Version, err, m.Version)
+	drop, edit := customerFilter(ids, index, &res, "customers forgotten while it trained")
+	if err := rewrite(reg, m.Version, drop, edit, &res); err != nil {
+		if derr := reg.Delete(m.Version); derr != nil {
+			err = errors.Join(err, fmt.Errorf("deleting it failed too: %w (delete it with `patron models delete %d`)", derr, m.Version))
+		}
+		aerr := appendAudit(dir, auditRecords(&res, "train", err))
+		return registry.Manifest{}, errors.Join(fmt.Errorf("publish: %d customers were forgotten while this run trained, and removing their rows from its bundle %d failed, so it was deleted: %w (train again)", len(ids), m.Version, err), aerr)
 	}
 	if activate {
 		if err := reg.Activate(m.Version); err != nil {
-			return m, err
+			return registry.Manifest{}, err
 		}
 	}
-	return reg.Manifest(m.Version)
+	m, err = reg.Manifest(m.Version)
+	if err != nil {
+		return m, err
+	}
+	if err := appendAudit(dir, auditRecords(&res, "train", nil)); err != nil {
+		return m, fmt.Errorf("publish: bundle %d was published without %d customers forgotten while it trained, but the audit log could not record it: %w", m.Version, len(ids), err)
+	}
+	return m, nil
 }
 
 // forgottenSince returns the ids among customers that are on now but not

@@ -18,15 +18,17 @@ func TestPublishTrained(t *testing.T) {
 		name     string
 		forget   []string // forgotten while the bundle was built
 		activate bool
+		keep     int // bundles the registry keeps (0: its default)
 	}{
-		{"no forget", nil, true},
-		{"forget during the run", []string{"c1"}, true},
-		{"forget during the run, not activated", []string{"c1"}, false},
-		{"forget of a customer the run did not read", []string{"c9"}, true},
+		{"no forget", nil, true, 0},
+		{"forget during the run", []string{"c1"}, true, 0},
+		{"forget during the run, keep 1", []string{"c1"}, true, 1},
+		{"forget during the run, not activated", []string{"c1"}, false, 0},
+		{"forget of a customer the run did not read", []string{"c9"}, true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			reg, err := registry.Open(dir, registry.Options{})
+			reg, err := registry.Open(dir, registry.Options{Keep: tc.keep})
 			if err != nil {
 				t.Fatal(err)
 			}

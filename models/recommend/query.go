@@ -244,7 +244,7 @@ func (m *Recommender) topSorted(s *scratch, r *request, cands []Cand) []Item {
 		if len(out) == r.limit {
 			break
 		}
-		if c.Score <= 0 || !m.allowed(s, r, c.Item) {
+		if !(c.Score > 0) || !m.allowed(s, r, c.Item) { // as top, which keeps scores > 0 (no NaN)
 			continue
 		}
 		out = append(out, Item{ItemID: m.cat.ids[c.Item], Name: m.cat.names[c.Item], Score: float64(c.Score), Reason: m.becauseReason(c.From)})

@@ -470,12 +470,26 @@ func (b *Builder) seal(op string) (unlock func(), fail func(error) (Manifest, er
 
 // Publish finishes the bundle, gives it the next version and, if activate,
 // makes it active. Then it removes the oldest bundles beyond Options.Keep
-// (never the active one) and staging leftovers of crashed runs.
+// (never the active one nor this one) and staging leftovers of crashed runs.
 //
 // Order of steps (each a point where a crash leaves a consistent directory):
 // flush and close the database; sync its files; write manifest.json; rename
 // the staging directory to its version; rename a new ACTIVE into place.
 func (b *Builder) Publish(activate bool) (Manifest, error) {
+	return b.publish(activate, 0)
+}
+
+// PublishReplacing publishes the bundle as Publish(true) does, and deletes
+// bundle old, the one it replaces (the active bundle it is a copy of,
+// without some rows), before the oldest bundles beyond Options.Keep go: the
+// replaced bundle makes room for the new one, not a retained one.
+func (b *Builder) PublishReplacing(old Version) (Manifest, error) {
+	return b.publish(true, old)
+}
+
+// publish is Publish, deleting bundle replaced (0: none) once the new one
+// is active.
+func (b *Builder) publish(activate bool, replaced Version) (Manifest, error) {
 	unlock, fail, err := b.seal("Publish")
 	if err != nil {
 		return Manifest{}, err
@@ -505,6 +519,11 @@ func (b *Builder) Publish(activate bool) (Manifest, error) {
 			return Manifest{}, err
 		}
 		b.r.step("activated")
+	}
+	if replaced != 0 && replaced != v {
+		if err := b.r.remove(replaced); err != nil {
+			return b.m, fmt.Errorf("registry: bundle %d replaced by %d, but deleting it failed: %w (delete it with `patron models delete %d`)", replaced, v, err, replaced)
+		}
 	}
 	if err := b.r.cleanup(); err != nil {
 		return b.m, err
@@ -583,9 +602,10 @@ func (r *Registry) nextVersion() (Version, error) {
 	}
 }
 
-// cleanup removes bundles beyond Keep (oldest first, never the active one),
-// half-deleted directories and the staging directories of processes that no
-// longer run. The caller holds the lock.
+// cleanup removes bundles beyond Keep (oldest first, never the active one
+// nor the newest, which may have just been published inactive to be
+// activated next), half-deleted directories and the staging directories of
+// processes that no longer run. The caller holds the lock.
 func (r *Registry) cleanup() error {
 	vs, err := r.versions()
 	if err != nil {
@@ -593,11 +613,11 @@ func (r *Registry) cleanup() error {
 	}
 	active, _ := r.Active()
 	excess := len(vs) - r.opts.Keep
-	for _, v := range vs {
+	for k, v := range vs {
 		if excess <= 0 {
 			break
 		}
-		if v == active {
+		if v == active || k == len(vs)-1 {
 			continue
 		}
 		if err := r.remove(v); err != nil {

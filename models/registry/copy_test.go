@@ -180,3 +180,29 @@ func TestReplace(t *testing.T) {
 		t.Errorf("active v%d, want v%d", a, act.Version)
 	}
 }
+
+// TestPublishReplacing: a copy published in place of the active bundle
+// deletes that bundle, not a retained one, when the registry is at its
+// bound.
+func TestPublishReplacing(t *testing.T) {
+	r, _ := Open(t.TempDir(), Options{Keep: 3})
+	publish(t, r, "1", 3, false)
+	publish(t, r, "2", 3, false)
+	act := publish(t, r, "3", 3, true)
+	b, _, err := r.CopyWithout(act.Version, func(string, []byte) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.PublishReplacing(act.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := r.List()
+	var got []Version
+	for _, mm := range ms {
+		got = append(got, mm.Version)
+	}
+	if a, _ := r.Active(); a != m.Version || fmt.Sprint(got) != "[1 2 4]" {
+		t.Fatalf("active %d, bundles %v; want 4 and [1 2 4]", a, got)
+	}
+}

@@ -161,6 +161,13 @@ func TestRetentionKeepsActive(t *testing.T) {
 	if fmt.Sprint(got) != "[1 5]" {
 		t.Fatalf("kept %v, want [1 5]", got)
 	}
+	// Keep 1: a bundle published inactive beside the active one stays (to be
+	// activated next), one over the bound until the next publish.
+	r1, _ := Open(t.TempDir(), Options{Keep: 1})
+	publish(t, r1, "a", 3, true)
+	if m := publish(t, r1, "b", 3, false); func() error { _, err := r1.Manifest(m.Version); return err }() != nil {
+		t.Fatalf("Keep 1 removed the bundle %d it had just published", m.Version)
+	}
 	entries, _ := os.ReadDir(filepath.Join(r.Dir(), "models"))
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {

@@ -13,10 +13,15 @@
 // an occasional buyer's), and due(c, i) favours an item whose own repurchase
 // interval (the mean gap between c's orders of i, when bought at least twice)
 // has elapsed: due = 1 + d * min(1, (T - t_ci) / interval), so an item just
-// bought ranks below one that is due. The shape follows the repeat-consumption
-// models of Anderson et al. 2014 ("The dynamics of repeat consumption") and
-// Bhagat et al. 2018 ("Buy it again: modeling repeat purchase
-// recommendations"), simplified to three parameters tuned by validation.
+// bought ranks below one that is due. With RepeatPower b > 0 the score is
+// also multiplied by r_i^b, where r_i is the share of item i's buyers who
+// bought it in more than one order (shrunk toward the share over all items
+// by a Beta prior worth RepeatPrior buyers): a consumable its buyers keep
+// reordering outranks a one-off purchase bought as often by this customer.
+// The shape follows the repeat-consumption models of Anderson et al. 2014
+// ("The dynamics of repeat consumption") and Bhagat et al. 2018 ("Buy it
+// again: modeling repeat purchase recommendations", whose per-item repeat
+// probability r_i is), simplified to a few parameters tuned by validation.
 package buyagain
 
 import (
@@ -36,7 +41,13 @@ type Params struct {
 	HalfLifeMin, HalfLifeMax float64
 	// DueWeight is d (default 0.5; 0 ignores repurchase intervals).
 	DueWeight float64
+	// RepeatPower is b, the weight of the item's repeat rate r_i (0: none).
+	RepeatPower float64
 }
+
+// RepeatPrior is the weight, in buyers, of the prior that shrinks an item's
+// repeat rate toward the rate over all items.
+const RepeatPrior = 5
 
 func (p Params) withDefaults() Params {
 	if p.CountPower == 0 {
@@ -70,14 +81,79 @@ type Item struct {
 // per-customer state, so one Scorer serves concurrent callers that each
 // pass their own scratch.
 type Scorer struct {
-	ds   *features.Dataset
-	asOf int64
-	p    Params
+	ds    *features.Dataset
+	asOf  int64
+	p     Params
+	rates []float64 // RepeatRates of ds at asOf (nil: RepeatPower has no effect)
+	boost []float64 // rates^RepeatPower, by item (nil: none)
 }
 
-// New returns a Scorer for ds at asOf.
-func New(ds *features.Dataset, asOf time.Time, p Params) *Scorer {
-	return &Scorer{ds: ds, asOf: asOf.Unix(), p: p.withDefaults()}
+// New returns a Scorer for ds at asOf. rates are RepeatRates(ds, asOf),
+// computed once for scorers that differ only in their parameters; nil
+// computes them when p.RepeatPower needs them.
+func New(ds *features.Dataset, asOf time.Time, p Params, rates []float64) *Scorer {
+	s := &Scorer{ds: ds, asOf: asOf.Unix(), p: p.withDefaults(), rates: rates}
+	if s.p.RepeatPower > 0 {
+		if s.rates == nil {
+			s.rates = RepeatRates(ds, asOf)
+		}
+		s.boost = make([]float64, len(s.rates))
+		for i, r := range s.rates {
+			s.boost[i] = math.Pow(r, s.p.RepeatPower)
+		}
+	}
+	return s
+}
+
+// Rates returns the repeat rates the scorer was given or computed (nil
+// when none).
+func (s *Scorer) Rates() []float64 { return s.rates }
+
+// RepeatRates returns, per item of ds, the share of its buyers before asOf
+// who bought it in more than one order, shrunk toward the share over all
+// items: (repeaters_i + RepeatPrior * r) / (buyers_i + RepeatPrior).
+func RepeatRates(ds *features.Dataset, asOf time.Time) []float64 {
+	n := ds.Items.Len()
+	at := asOf.Unix()
+	buyers, repeaters := make([]float64, n), make([]float64, n)
+	count := make([]int32, n)
+	var touched []int32
+	for c := range ds.Customers.Len() {
+		touched = touched[:0]
+		for _, o := range ds.CustomerOrders.Of(c) {
+			if ds.Orders[o].Time >= at {
+				continue
+			}
+			items, _ := ds.OrderItems.Row(int(o))
+			for _, i := range items {
+				if count[i] == 0 {
+					touched = append(touched, i)
+				}
+				count[i]++
+			}
+		}
+		for _, i := range touched {
+			buyers[i]++
+			if count[i] > 1 {
+				repeaters[i]++
+			}
+			count[i] = 0
+		}
+	}
+	var allBuyers, allRepeaters float64
+	for i := range n {
+		allBuyers += buyers[i]
+		allRepeaters += repeaters[i]
+	}
+	prior := 0.0
+	if allBuyers > 0 {
+		prior = allRepeaters / allBuyers
+	}
+	rates := make([]float64, n)
+	for i := range n {
+		rates[i] = (repeaters[i] + RepeatPrior*prior) / (buyers[i] + RepeatPrior)
+	}
+	return rates
 }
 
 // Scratch is per-goroutine working memory for Customer.
@@ -137,6 +213,9 @@ func (s *Scorer) Customer(c int32, sc *Scratch, dst []Item) []Item {
 			}
 		}
 		it.Score = math.Pow(float64(n), s.p.CountPower) * math.Exp2(-age/h) * due
+		if s.boost != nil {
+			it.Score *= s.boost[i]
+		}
 		dst = append(dst, it)
 		sc.count[i] = 0
 	}

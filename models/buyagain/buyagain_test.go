@@ -26,7 +26,7 @@ o6,c,C1,1,1,2024-01-25
 		t.Fatal(err)
 	}
 	asOf := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
-	s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, DueWeight: 1})
+	s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, DueWeight: 1}, nil)
 	c, _ := ds.Customers.Index("c")
 	items := s.Customer(c, s.NewScratch(), nil)
 	got := map[string]Item{}
@@ -52,5 +52,54 @@ o6,c,C1,1,1,2024-01-25
 	}
 	if !(a.Score > cc.Score && cc.Score > b.Score) {
 		t.Fatalf("order A > C > B expected: %v %v %v", a.Score, cc.Score, b.Score)
+	}
+}
+
+// TestRepeatRates: an item's repeat rate is the share of its buyers who
+// bought it in more than one order, shrunk toward the share over all items;
+// with RepeatPower b the score is multiplied by rate^b.
+func TestRepeatRates(t *testing.T) {
+	// Tea: x buys it twice, y once (1 repeater of 2 buyers). Cup: x and y
+	// once each. Over all items: 1 repeater of 4 (item, buyer) pairs. The
+	// order after the as-of date does not count.
+	in := `order_id,customer_id,item_id,quantity,unit_price,ordered_at
+o1,x,tea,1,1,2024-01-01
+o1,x,cup,1,1,2024-01-01
+o2,x,tea,1,1,2024-01-05
+o3,y,tea,1,1,2024-01-02
+o3,y,cup,1,1,2024-01-02
+o4,y,cup,1,1,2024-03-01
+`
+	ds, err := features.Read(context.Background(), strings.NewReader(in), features.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	rates := RepeatRates(ds, asOf)
+	tea, _ := ds.Items.Index("tea")
+	cup, _ := ds.Items.Index("cup")
+	prior := 1.0 / 4
+	wantTea := (1 + RepeatPrior*prior) / (2 + RepeatPrior)
+	wantCup := (0 + RepeatPrior*prior) / (2 + RepeatPrior)
+	if math.Abs(rates[tea]-wantTea) > 1e-12 || math.Abs(rates[cup]-wantCup) > 1e-12 {
+		t.Fatalf("rates tea %v cup %v, want %v %v", rates[tea], rates[cup], wantTea, wantCup)
+	}
+	x, _ := ds.Customers.Index("x")
+	score := func(b float64) map[int32]float64 {
+		s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, RepeatPower: b}, rates)
+		out := map[int32]float64{}
+		for _, it := range s.Customer(x, s.NewScratch(), nil) {
+			out[it.Item] = it.Score
+		}
+		return out
+	}
+	plain, boosted := score(0), score(0.5)
+	for _, i := range []int32{tea, cup} {
+		if want := plain[i] * math.Sqrt(rates[i]); math.Abs(boosted[i]-want) > 1e-12 {
+			t.Errorf("item %d: score %v with b = 0.5, want %v", i, boosted[i], want)
+		}
+	}
+	if s := New(ds, asOf, Params{RepeatPower: 1}, nil); len(s.Rates()) != ds.Items.Len() {
+		t.Error("New did not compute the rates it needs")
 	}
 }

@@ -87,9 +87,12 @@ func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
 		slices.Equal(d.rr.trending, e.rr.trending) && d.scorer.Params() == e.scorer.Params()
 }
 
-func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking) *datasetHistories {
+// newDatasetHistories returns the histories of ds as of asOf; repeat are
+// buyagain.RepeatRates(ds, asOf), shared by the copies of a fit (nil: the
+// scorer computes them if it needs them).
+func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking, repeat []float64) *datasetHistories {
 	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax,
-		scorer: buyagain.New(ds, asOf, p.BuyAgain), personal: personal, rr: rr}
+		scorer: buyagain.New(ds, asOf, p.BuyAgain, repeat), personal: personal, rr: rr}
 }
 
 // voteScratch is working memory for vote, sized to the catalog.

@@ -89,7 +89,7 @@ func DefaultParams() Params {
 		HistoryHalfLife:  60,
 		HistoryMax:       200,
 		RebuyWeight:      1,
-		BuyAgain:         buyagain.Params{HalfLifeGaps: 8},
+		BuyAgain:         buyagain.Params{HalfLifeGaps: 8, RepeatPower: 0.5},
 		TrendingHalfLife: 30,
 	}
 }
@@ -203,7 +203,7 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	m.popular = popular.Fit(ds, asOf, 0)
 	m.decayed = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
 	m.rr = reranking{items: newItemStats(ds, asOf), trending: m.trending().Items}
-	dh := newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr)
+	dh := newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr, buyagain.RepeatRates(ds, asOf))
 	if !itemLists {
 		// Ranking evaluations ask for the same customers again.
 		dh.cache = newRecordCache(evaluationCacheBytes)
@@ -257,7 +257,7 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	if c.Params.Personal == ModelPopular {
 		c.rr.trending = c.trending().Items
 	}
-	ch := newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr)
+	ch := newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr, dh.scorer.Rates())
 	if dh.cache != nil {
 		ch.cache = newRecordCache(evaluationCacheBytes)
 	}
@@ -290,7 +290,7 @@ func (m *Recommender) derive(p Params, rr reranking) *Recommender {
 	c := &Recommender{AsOf: m.AsOf, Params: p, FellBack: m.FellBack, cat: m.cat,
 		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, rr: rr}
 	dm := m.hist.(*datasetHistories)
-	dc := newDatasetHistories(dm.ds, m.AsOf, p, c.personal, rr)
+	dc := newDatasetHistories(dm.ds, m.AsOf, p, c.personal, rr, dm.scorer.Rates())
 	if dm.cache != nil {
 		// A copy for ranking evaluations shares the cache when its
 		// histories are the same (e.g. only the buy-again weight changed).

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/patron-crm/patron/internal/filelock"
 	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/profiles"
 	"github.com/patron-crm/patron/models/recommend"
@@ -307,24 +306,12 @@ func auditRecords(res *Result, who string, err error) []AuditRecord {
 	return out
 }
 
-// lockForget takes dataDir's forget.lock (flock), so that two forgets
-// never rewrite the same bundles at once. The kernel releases it if the
-// process dies.
+// lockForget takes dataDir's forget.lock, so that two forgets (or a forget
+// and a training run's publish) never rewrite the same bundles at once.
 func lockForget(dataDir string) (func(), error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("forget: create data directory %s: %w", dataDir, err)
-	}
-	path := filepath.Join(dataDir, "forget.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := filelock.Lock(filepath.Join(dataDir, "forget.lock"))
 	if err != nil {
-		return nil, fmt.Errorf("forget: open lock %s: %w (is the data directory writable?)", path, err)
+		return nil, fmt.Errorf("forget: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("forget: lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return unlock, nil
 }

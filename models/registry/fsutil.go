@@ -13,28 +13,17 @@ import (
 	"syscall"
 
 	"github.com/patron-crm/patron/internal/atomicfile"
+	"github.com/patron-crm/patron/internal/filelock"
 )
 
-// lock takes the data directory's publish lock (an flock on train.lock), held
-// only while versions are allocated and ACTIVE or bundle directories change.
-// The kernel releases it when the process dies, so a crash never leaves it held.
+// lock takes the data directory's publish lock (train.lock), held only
+// while versions are allocated and ACTIVE or bundle directories change.
 func (r *Registry) lock() (unlock func(), err error) {
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("registry: create data directory %s: %w", r.dir, err)
-	}
-	path := filepath.Join(r.dir, "train.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	unlock, err = filelock.Lock(filepath.Join(r.dir, "train.lock"))
 	if err != nil {
-		return nil, fmt.Errorf("registry: open lock %s: %w (is the data directory writable?)", path, err)
+		return nil, fmt.Errorf("registry: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("registry: lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return unlock, nil
 }
 
 // syncTree fsyncs every file and directory under root.

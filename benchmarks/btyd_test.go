@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -100,13 +99,8 @@ func BenchmarkFitScore1M(b *testing.B) {
 	cfg.Customers, cfg.Items, cfg.Categories = 1_000_000, 1000, 10
 	cfg.Seasonality, cfg.GuestShare, cfg.ReturnRate = 0, 0, 0.03
 	cfg.LinesPerOrder = 1
-	pr, pw := io.Pipe()
-	go func() {
-		_, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: pw})
-		pw.CloseWithError(err)
-	}()
 	start := time.Now()
-	ds, err := features.Read(context.Background(), pr, features.Options{Source: "synth-1M"})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{Source: "synth-1M"})
 	if err != nil {
 		b.Fatal(err)
 	}

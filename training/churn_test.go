@@ -1,7 +1,6 @@
 package training
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -20,11 +19,7 @@ func TestChurnOnGeneratedData(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 4000, 60, 4, 11
 	cfg.Seasonality = 0
-	var buf bytes.Buffer
-	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +52,7 @@ func TestChurnOnGeneratedData(t *testing.T) {
 func TestChurnRefusesCensoredWindows(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 600, 30, 3, 5
-	var buf bytes.Buffer
-	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

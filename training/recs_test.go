@@ -53,11 +53,7 @@ func recsTables(t *testing.T, m *recommend.Recommender) []byte {
 func TestRecsFitBesideSearch(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 3000, 200, 4, 5
-	var buf bytes.Buffer
-	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

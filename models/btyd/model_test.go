@@ -3,7 +3,6 @@ package btyd
 import (
 	"context"
 	"errors"
-	"io"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -146,13 +145,7 @@ func synthDataset(tb testing.TB, customers int, seed uint64) (*features.Dataset,
 	cfg.Seasonality, cfg.GuestShare, cfg.ReturnRate, cfg.MalformedShare = 0, 0, 0, 0
 	cfg.LinesPerOrder = 1
 	cfg.Seed = seed
-	pr, pw := io.Pipe()
-	var gerr error
-	go func() {
-		_, _, gerr = synth.Generate(context.Background(), cfg, synth.Output{Orders: pw})
-		pw.CloseWithError(gerr)
-	}()
-	ds, err := features.Read(context.Background(), pr, features.Options{Source: "synth"})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{Source: "synth"})
 	if err != nil {
 		tb.Fatal(err)
 	}

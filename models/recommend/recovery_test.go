@@ -1,7 +1,6 @@
 package recommend_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ func TestRecoversPlantedCategories(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 4000, 300, 10, 7
 	cfg.GuestShare, cfg.ReturnRate = 0, 0
-	var buf bytes.Buffer
-	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package value_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -22,11 +21,7 @@ func open(t *testing.T) (*value.Fitted, *value.Values, *features.Dataset, time.T
 	t.Helper()
 	cfg := synth.DefaultConfig()
 	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 3000, 100, 5, 3
-	var buf bytes.Buffer
-	if _, _, err := synth.Generate(context.Background(), cfg, synth.Output{Orders: &buf}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := features.Read(context.Background(), &buf, features.Options{})
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

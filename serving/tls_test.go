@@ -2,16 +2,10 @@ package serving
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -24,56 +18,16 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/patron-crm/patron/internal/testcert"
 	patronv1 "github.com/patron-crm/patron/proto/patron/v1"
 )
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and localhost,
-// valid from notBefore to notAfter, and its key to dir; it returns the
-// file paths and the certificate.
-func selfSigned(t *testing.T, dir, name string, notBefore, notAfter time.Time) (certFile, keyFile string, cert *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "patron test"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile = filepath.Join(dir, name+".crt")
-	keyFile = filepath.Join(dir, name+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, cert
-}
 
 func TestLoadTLSErrors(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
-	certA, keyA, _ := selfSigned(t, dir, "a", now.Add(-time.Hour), now.Add(time.Hour))
-	_, keyB, _ := selfSigned(t, dir, "b", now.Add(-time.Hour), now.Add(time.Hour))
-	oldCert, oldKey, _ := selfSigned(t, dir, "old", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	certA, keyA, _ := testcert.Write(t, dir, "a", now.Add(-time.Hour), now.Add(time.Hour))
+	_, keyB, _ := testcert.Write(t, dir, "b", now.Add(-time.Hour), now.Add(time.Hour))
+	oldCert, oldKey, _ := testcert.Write(t, dir, "old", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 	garbage := filepath.Join(dir, "garbage.pem")
 	os.WriteFile(garbage, []byte("not a certificate\n"), 0o644)
 
@@ -108,7 +62,7 @@ func TestLoadTLSErrors(t *testing.T) {
 func TestServeTLS(t *testing.T) {
 	reg := openRegistry(t)
 	m := train(t, reg, ordersV1, false)
-	certFile, keyFile, cert := selfSigned(t, t.TempDir(), "server", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	certFile, keyFile, cert := testcert.Write(t, t.TempDir(), "server", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	cfg, err := LoadTLS(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)

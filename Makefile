@@ -24,7 +24,7 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# fuzz: short runs of each fuzz target: 20,000 inputs each by default (2-10 s here), FUZZTIME=10m for a long
+# fuzz: short runs of each fuzz target: 20,000 inputs each by default (0.4-15 s here, FuzzREST the longest), FUZZTIME=10m for a long
 # run. A count, not a duration, because with a duration Go 1.26's fuzz coordinator can report a spurious
 # "context deadline exceeded" when a starved worker is mid-input at the deadline (golang/go#75804, fixed in
 # Go 1.27); it failed a CI run here once.

@@ -203,7 +203,7 @@ func fit(ds *features.Dataset, asOf time.Time, p Params, itemLists bool) (*Recom
 	m.popular = popular.Fit(ds, asOf, 0)
 	m.decayed = popular.Fit(ds, asOf, time.Duration(p.TrendingHalfLife*24*float64(time.Hour)))
 	m.rr = reranking{items: newItemStats(ds, asOf), trending: m.trending().Items}
-	dh := newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr, buyagain.RepeatRates(ds, asOf))
+	dh := newDatasetHistories(ds, asOf, m.Params, m.personal, m.rr, nil)
 	if !itemLists {
 		// Ranking evaluations ask for the same customers again.
 		dh.cache = newRecordCache(evaluationCacheBytes)

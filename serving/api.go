@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 	"unicode/utf8"
@@ -60,15 +61,29 @@ func (s *Server) unavailable() error {
 		"no model bundle is active yet: run `patron train --orders FILE --data-dir %s`", s.reg.Dir())
 }
 
-// checkID validates a resource id from a request.
-func checkID(field, id string) error {
+// ValidateID checks an id (customer, item or category) against the API's
+// rules: not empty, at most MaxIDBytes, valid UTF-8. The CLI applies the same
+// rules to the ids it is given.
+func ValidateID(id string) error {
 	switch {
 	case id == "":
-		return status.Errorf(codes.InvalidArgument, "%s is required", field)
+		return errors.New("is empty")
 	case len(id) > MaxIDBytes:
-		return status.Errorf(codes.InvalidArgument, "%s is %d bytes long; ids are at most %d bytes", field, len(id), MaxIDBytes)
+		return fmt.Errorf("is %d bytes long; ids are at most %d bytes", len(id), MaxIDBytes)
 	case !utf8.ValidString(id):
-		return status.Errorf(codes.InvalidArgument, "%s is not valid UTF-8 (percent-encode ids in URLs as UTF-8)", field)
+		return errors.New("is not valid UTF-8 (percent-encode ids in URLs as UTF-8)")
+	}
+	return nil
+}
+
+// checkID validates a resource id from a request: INVALID_ARGUMENT naming
+// the field.
+func checkID(field, id string) error {
+	if id == "" {
+		return status.Errorf(codes.InvalidArgument, "%s is required", field)
+	}
+	if err := ValidateID(id); err != nil {
+		return status.Errorf(codes.InvalidArgument, "%s %v", field, err)
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"os/user"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/patron-crm/patron/models/privacy"
 	"github.com/patron-crm/patron/serving"
@@ -166,15 +165,20 @@ func readIDsFile(path string) ([]string, error) {
 	return ids, nil
 }
 
-// checkCustomerID applies the API's id rules.
+// checkCustomerID applies the API's id rules (serving.ValidateID).
 func checkCustomerID(id string) error {
-	switch {
-	case len(id) > serving.MaxIDBytes:
-		return fmt.Errorf("customer id of %d bytes: ids are at most %d bytes", len(id), serving.MaxIDBytes)
-	case !utf8.ValidString(id):
-		return errors.New("customer id is not valid UTF-8")
+	if err := serving.ValidateID(id); err != nil {
+		return fmt.Errorf("customer id %q %v", truncateID(id), err)
 	}
 	return nil
+}
+
+// truncateID shortens an id for a message.
+func truncateID(id string) string {
+	if len(id) > 40 {
+		return id[:40] + "..."
+	}
+	return id
 }
 
 // osUser names the OS user running the command, for the audit log.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,6 +79,11 @@ func Forget(reg *registry.Registry, ids []string, who string) (Result, error) {
 	dir := reg.Dir()
 	if len(ids) == 0 {
 		return Result{}, errors.New("forget: no customer ids")
+	}
+	for i, id := range ids {
+		if id == "" {
+			return Result{}, fmt.Errorf("forget: customer id %d of %d is empty", i+1, len(ids))
+		}
 	}
 	unlock, err := lockForget(dir)
 	if err != nil {
@@ -272,9 +278,25 @@ func scrubIngest(raw json.RawMessage, ids []string) (json.RawMessage, bool) {
 	return out, true
 }
 
+// mentions reports whether one of ids is a field of s: a run of s between
+// the separators of order lines and messages (, ; tab | space quotes = :).
+// Matching whole fields keeps a short id such as "1" from matching every line
+// with a 1 in it; an id that itself holds a separator is looked for as a
+// substring.
 func mentions(s string, ids []string) bool {
+	isSep := func(r rune) bool { return strings.ContainsRune(",;\t| \"'=:", r) }
+	var fields []string
 	for _, id := range ids {
-		if strings.Contains(s, id) {
+		if strings.IndexFunc(id, isSep) >= 0 {
+			if strings.Contains(s, id) {
+				return true
+			}
+			continue
+		}
+		if fields == nil {
+			fields = strings.FieldsFunc(s, isSep)
+		}
+		if slices.Contains(fields, id) {
 			return true
 		}
 	}

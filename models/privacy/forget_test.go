@@ -156,3 +156,23 @@ func TestForget(t *testing.T) {
 		t.Errorf("second audit record %+v", r)
 	}
 }
+
+// TestForgetRefusesEmptyID: an empty id is refused before anything is
+// written (it would otherwise hash like any id and "mention" every line).
+func TestForgetRefusesEmptyID(t *testing.T) {
+	dir := t.TempDir()
+	reg, err := registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishBundle(t, reg, []string{"c1"}, true)
+	if _, err := Forget(reg, []string{"c1", ""}, "cli:tester"); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty id: %v", err)
+	}
+	if l, err := Load(dir); err != nil || l.Len() != 0 {
+		t.Fatalf("suppression list after a refused forget: %d ids, %v", l.Len(), err)
+	}
+	if _, err := os.Stat(AuditPath(dir)); err == nil {
+		t.Error("audit log written for a refused forget")
+	}
+}

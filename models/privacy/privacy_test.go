@@ -127,6 +127,9 @@ func TestScrubIngest(t *testing.T) {
 		{"text", []string{"c2"}, true, []float64{2, 7}},
 		{"detail", []string{"c1"}, true, []float64{5}},
 		{"absent", []string{"c9"}, false, []float64{2, 5, 7}},
+		// "i" is in i1, i2, line and this, but no example has it as a field.
+		{"short id inside other words", []string{"i"}, false, []float64{2, 5, 7}},
+		{"id with a separator", []string{"c3,i2"}, true, []float64{2, 5}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

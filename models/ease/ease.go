@@ -26,9 +26,6 @@ import (
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/internal/topk"
 	"github.com/patron-crm/patron/models/itemsim"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // Params configure Fit.
@@ -130,17 +127,11 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 		g[d*n+d] += p.Lambda
 	}
 	// P = G^-1 from the Cholesky factor, in place on the upper triangle
-	// (LAPACK dpotrf and dpotri). gonum's mat.Cholesky would also estimate
-	// the condition number, a tenth of the time; G's eigenvalues are at
-	// least lambda, so only a lambda near 0 makes it near-singular, which
-	// shows as a diagonal of P that is not positive and finite (refused
-	// below).
-	u, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: g})
-	if !ok {
-		return nil, errors.New("ease: the Gram matrix is not positive definite (raise lambda)")
-	}
-	if _, ok := lapack64.Potri(u); !ok {
-		return nil, errors.New("ease: the Gram matrix is singular (raise lambda)")
+	// (see invertSPD). G's eigenvalues are at least lambda, so only a lambda
+	// near 0 makes it near-singular, which shows as a diagonal of P that is
+	// not positive and finite (refused below).
+	if err := invertSPD(g, n); err != nil {
+		return nil, fmt.Errorf("ease: the Gram matrix: %w (raise lambda)", err)
 	}
 	// B_ij = -P_ij / P_jj; keep each row's K largest positive weights.
 	// P is read from the upper triangle of g.

@@ -449,6 +449,15 @@ type grower struct {
 	// nodes and splitBins of the tree being grown.
 	nodes     []Node
 	splitBins []uint8
+	// free holds histograms to reuse.
+	free []*histogram
+}
+
+// histogram holds, for the rows of a node, the residual sum and the row
+// count of every bin of every feature (feature j's bin k at j*bins+k).
+type histogram struct {
+	sumR []float64
+	cnt  []int32
 }
 
 // grow builds a tree on rows (sorted ascending) and returns it with each
@@ -456,12 +465,27 @@ type grower struct {
 func (g *grower) grow(rows []int) (Tree, []uint8) {
 	g.nodes = nil
 	g.splitBins = nil
-	g.node(rows, 0)
+	var h *histogram
+	if g.splits(0, len(rows)) {
+		h = g.histogram(rows)
+	}
+	g.node(rows, 0, h)
 	return Tree{Nodes: g.nodes}, g.splitBins
 }
 
-// node appends the node for rows at depth and returns its index.
-func (g *grower) node(rows []int, depth int) int {
+// splits reports whether a node of n rows at depth may be split.
+func (g *grower) splits(depth, n int) bool {
+	return depth < g.p.Depth && n >= 2*g.p.MinLeaf
+}
+
+// node appends the node for rows at depth and returns its index; h is the
+// histogram of rows when the node may be split (else nil), and is reused.
+//
+// Only the smaller child's histogram is built from its rows: the larger
+// child's is the parent's minus it (the subtraction trick of LightGBM, Ke
+// et al. 2017), which saves scanning at least half of the rows at every
+// level below the root.
+func (g *grower) node(rows []int, depth int, h *histogram) int {
 	var sr, sh float64
 	for _, i := range rows {
 		sr += g.r[i]
@@ -470,11 +494,12 @@ func (g *grower) node(rows []int, depth int) int {
 	k := len(g.nodes)
 	g.nodes = append(g.nodes, Node{Feature: -1, Value: g.p.LearningRate * sr / max(sh+g.p.Lambda, 1e-6)})
 	g.splitBins = append(g.splitBins, 0)
-	if depth >= g.p.Depth || len(rows) < 2*g.p.MinLeaf {
+	if h == nil {
 		return k
 	}
-	feat, bin, ok := g.bestSplit(rows, sr)
+	feat, bin, ok := g.bestSplit(h, len(rows), sr)
 	if !ok {
+		g.release(h)
 		return k
 	}
 	var left, right []int
@@ -488,11 +513,73 @@ func (g *grower) node(rows []int, depth int) int {
 	g.nodes[k].Feature = feat
 	g.nodes[k].Threshold = g.b.cuts[feat][bin]
 	g.splitBins[k] = bin
-	l := g.node(left, depth+1)
-	r := g.node(right, depth+1)
+	var hl, hr *histogram
+	splitL, splitR := g.splits(depth+1, len(left)), g.splits(depth+1, len(right))
+	switch {
+	case splitL && splitR && len(left) <= len(right):
+		hl = g.histogram(left)
+		hr = h.minus(hl)
+	case splitL && splitR:
+		hr = g.histogram(right)
+		hl = h.minus(hr)
+	case splitL:
+		g.release(h)
+		hl = g.histogram(left)
+	case splitR:
+		g.release(h)
+		hr = g.histogram(right)
+	default:
+		g.release(h)
+	}
+	l := g.node(left, depth+1, hl)
+	r := g.node(right, depth+1, hr)
 	g.nodes[k].Left, g.nodes[k].Right = l, r
 	return k
 }
+
+// histogram returns the histogram of rows (features in parallel when the
+// node is large).
+func (g *grower) histogram(rows []int) *histogram {
+	bins, d := g.p.Bins, g.b.d
+	var h *histogram
+	if n := len(g.free); n > 0 {
+		h, g.free = g.free[n-1], g.free[:n-1]
+		clear(h.sumR)
+		clear(h.cnt)
+	} else {
+		h = &histogram{sumR: make([]float64, d*bins), cnt: make([]int32, d*bins)}
+	}
+	scan := func(j int) {
+		sumR, cnt := h.sumR[j*bins:(j+1)*bins], h.cnt[j*bins:(j+1)*bins]
+		col := g.b.cols[j*g.b.n : (j+1)*g.b.n]
+		for _, i := range rows {
+			k := col[i]
+			sumR[k] += g.r[i]
+			cnt[k]++
+		}
+	}
+	if len(rows)*d >= 1<<15 {
+		parallel.For(d, scan)
+	} else {
+		for j := range d {
+			scan(j)
+		}
+	}
+	return h
+}
+
+// minus turns h (a parent's histogram) into h - c (c a child's): the
+// other child's histogram. It returns h.
+func (h *histogram) minus(c *histogram) *histogram {
+	for k := range h.sumR {
+		h.sumR[k] -= c.sumR[k]
+		h.cnt[k] -= c.cnt[k]
+	}
+	return h
+}
+
+// release keeps h for reuse.
+func (g *grower) release(h *histogram) { g.free = append(g.free, h) }
 
 // split is the best split found for one feature.
 type split struct {
@@ -501,33 +588,25 @@ type split struct {
 	ok   bool
 }
 
-// bestSplit scans every feature's histogram of residual sums and counts
-// (features in parallel when the node is large) and returns the split with
-// the highest least-squares gain; ties go to the lowest feature, then bin.
-func (g *grower) bestSplit(rows []int, total float64) (feat int, bin uint8, ok bool) {
-	d := g.b.d
+// bestSplit scans every feature's histogram in h (of n rows whose
+// residuals add up to total) and returns the split with the highest
+// least-squares gain; ties go to the lowest feature, then bin.
+func (g *grower) bestSplit(h *histogram, n int, total float64) (feat int, bin uint8, ok bool) {
+	d, bins := g.b.d, g.p.Bins
 	found := make([]split, d)
-	scan := func(j int) {
+	parent := total * total / float64(n)
+	for j := range d {
 		nb := len(g.b.cuts[j]) + 1
 		if nb < 2 {
-			return
+			continue
 		}
-		var sumR [256]float64
-		var cnt [256]int
-		col := g.b.cols[j*g.b.n : (j+1)*g.b.n]
-		for _, i := range rows {
-			k := col[i]
-			sumR[k] += g.r[i]
-			cnt[k]++
-		}
-		n := len(rows)
-		parent := total * total / float64(n)
+		sumR, cnt := h.sumR[j*bins:(j+1)*bins], h.cnt[j*bins:(j+1)*bins]
 		var lr float64
 		var ln int
 		best := split{}
 		for k := 0; k < nb-1; k++ {
 			lr += sumR[k]
-			ln += cnt[k]
+			ln += int(cnt[k])
 			rn := n - ln
 			if ln < g.p.MinLeaf {
 				continue
@@ -542,13 +621,6 @@ func (g *grower) bestSplit(rows []int, total float64) (feat int, bin uint8, ok b
 			}
 		}
 		found[j] = best
-	}
-	if len(rows)*d >= 1<<15 {
-		parallel.For(d, scan)
-	} else {
-		for j := range d {
-			scan(j)
-		}
 	}
 	var bestGain float64
 	for j, s := range found {

@@ -7,8 +7,10 @@ import (
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/features/synth"
+	"github.com/patron-crm/patron/models/gbt"
 	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/models/registry"
+	"github.com/patron-crm/patron/training/eval"
 )
 
 // recsTables writes m into a new bundle and returns every table's rows.
@@ -63,7 +65,19 @@ func TestRecsFitBesideSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ch.Reranker == nil {
-		t.Fatalf("no re-ranker on this data (%s): the test would not cover it", ch.Report.Rerank.Why)
+		// The plain vote is hard to beat on a generated shop, and whether
+		// the re-ranker is kept turns on rounding; this test is about the
+		// bundle, so it fits one anyway on the validation window.
+		valCut := asOf.AddDate(0, 0, -90)
+		split := eval.NewRankSplit(ds.Before(asOf), valCut, asOf)
+		m, err := recommend.FitForRanking(split.Train, valCut, ch.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, y := rerankRows(split, m, ds)
+		if ch.Reranker, err = gbt.Fit(x, len(y), len(recommend.RerankFeatureNames), y, rerankParams, nil, 0, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, personal := range []string{ch.Params.Personal, recommend.ModelRP3Beta, recommend.ModelCosine} {
 		c := ch

@@ -5,6 +5,7 @@ package topk
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -108,4 +109,17 @@ func partitionOrdered[T cmp.Ordered](s []T, lo, hi int) int {
 	}
 	s[p], s[hi] = s[hi], s[p]
 	return p
+}
+
+// ScoreKey packs a positive score and an id into one key for
+// SelectOrdered: keys sort ascending as the scores sort descending, and
+// equal scores go by ascending id. The bits of a positive float grow with
+// it, so their complement falls.
+func ScoreKey(score float32, id int32) uint64 {
+	return uint64(^math.Float32bits(score))<<32 | uint64(uint32(id))
+}
+
+// FromKey unpacks a ScoreKey.
+func FromKey(key uint64) (score float32, id int32) {
+	return math.Float32frombits(^uint32(key >> 32)), int32(uint32(key))
 }

@@ -2,6 +2,7 @@ package topk
 
 import (
 	"cmp"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -50,6 +51,27 @@ func TestSelectOrderedMatchesSort(t *testing.T) {
 					t.Fatalf("n=%d k=%d: got %v, want %v", n, k, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestScoreKey checks that keys sort as scores descending, then ids
+// ascending, and unpack to what was packed.
+func TestScoreKey(t *testing.T) {
+	type sc struct {
+		score float32
+		id    int32
+	}
+	in := []sc{{2, 7}, {math.SmallestNonzeroFloat32, 1}, {0.5, 3}, {2, 1}, {math.MaxFloat32, 1 << 30}, {0.5, 0}}
+	want := []sc{{math.MaxFloat32, 1 << 30}, {2, 1}, {2, 7}, {0.5, 0}, {0.5, 3}, {math.SmallestNonzeroFloat32, 1}}
+	var keys []uint64
+	for _, c := range in {
+		keys = append(keys, ScoreKey(c.score, c.id))
+	}
+	slices.Sort(keys)
+	for k, key := range keys {
+		if s, id := FromKey(key); s != want[k].score || id != want[k].id {
+			t.Errorf("position %d: got (%v, %d), want %+v", k, s, id, want[k])
 		}
 	}
 }

@@ -25,7 +25,6 @@
 package itemsim
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -139,6 +138,17 @@ func Fit(m *features.CSR, p Params) (*Neighbours, error) {
 		}
 	}
 
+	// deg(j)^-beta of rp3beta, once per item.
+	var degBeta []float64
+	if p.Kind == RP3Beta {
+		degBeta = make([]float64, nItems)
+		for j := range degBeta {
+			if d := deg(int32(j)); d > 0 {
+				degBeta[j] = math.Pow(d, -p.Beta)
+			}
+		}
+	}
+
 	// Each worker takes every w-th item; results land in per-item slots,
 	// so the output does not depend on the number of workers.
 	type list struct {
@@ -156,7 +166,7 @@ func Fit(m *features.CSR, p Params) (*Neighbours, error) {
 			acc := make([]float64, nItems)
 			cnt := make([]int32, nItems)
 			var touched []int32
-			var cands []cand
+			var keys []uint64
 			for i := int32(w); int(i) < nItems; i += int32(workers) {
 				touched = touched[:0]
 				for _, r := range colIdx[colPtr[i]:colPtr[i+1]] {
@@ -169,7 +179,7 @@ func Fit(m *features.CSR, p Params) (*Neighbours, error) {
 						acc[j] += wr
 					}
 				}
-				cands = cands[:0]
+				keys = keys[:0]
 				di := deg(i)
 				diAlpha := math.Pow(di, -p.Alpha)
 				for _, j := range touched {
@@ -177,18 +187,25 @@ func Fit(m *features.CSR, p Params) (*Neighbours, error) {
 						var s float64
 						switch p.Kind {
 						case RP3Beta:
-							s = acc[j] * diAlpha / math.Pow(deg(j), p.Beta)
+							s = acc[j] * diAlpha * degBeta[j]
 						default:
 							s = float64(cnt[j]) / (math.Sqrt(di*deg(j)) + p.Shrink)
 						}
-						cands = append(cands, cand{j, s, cnt[j]})
+						if s32 := float32(s); s32 > 0 {
+							keys = append(keys, topk.ScoreKey(s32, j))
+						}
 					}
-					acc[j], cnt[j] = 0, 0
 				}
-				top := topK(cands, p.K)
-				l := list{make([]int32, len(top)), make([]float32, len(top)), make([]int32, len(top))}
-				for k, c := range top {
-					l.item[k], l.score[k], l.support[k] = c.j, float32(c.s), c.n
+				// The K best by score, then item id (packed keys select
+				// several times faster than a comparison function).
+				keys = topk.SelectOrdered(keys, p.K)
+				l := list{make([]int32, len(keys)), make([]float32, len(keys)), make([]int32, len(keys))}
+				for k, key := range keys {
+					score, j := topk.FromKey(key)
+					l.item[k], l.score[k], l.support[k] = j, score, cnt[j]
+				}
+				for _, j := range touched {
+					acc[j], cnt[j] = 0, 0
 				}
 				lists[i] = l
 			}
@@ -209,22 +226,4 @@ func Fit(m *features.CSR, p Params) (*Neighbours, error) {
 		nb.Support = append(nb.Support, l.support...)
 	}
 	return nb, nil
-}
-
-type cand struct {
-	j int32
-	s float64
-	n int32
-}
-
-// topK returns the k best candidates, best first; ties go to the lower item
-// id so the result is deterministic.
-func topK(c []cand, k int) []cand {
-	better := func(a, b cand) int {
-		if a.s != b.s {
-			return cmp.Compare(b.s, a.s)
-		}
-		return cmp.Compare(a.j, b.j)
-	}
-	return topk.Select(c, k, better)
 }

@@ -100,7 +100,7 @@ type voteScratch struct {
 	slots   []voteSlot // by item
 	own     []bool     // by item: the customer bought it
 	touched []int32
-	keys    []uint64 // candKey of the not-bought candidates
+	keys    []uint64 // topk.ScoreKey of the not-bought candidates
 	cands   []Cand
 	rows    []float64
 }
@@ -171,7 +171,7 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 		if v.own[j] {
 			h.CF = append(h.CF, Cand{Item: j, Score: score, From: sl.from}) // bought: kept for include_purchased
 		} else {
-			v.keys = append(v.keys, candKey(score, j))
+			v.keys = append(v.keys, topk.ScoreKey(score, j))
 		}
 	}
 	// The best not-bought items, as topk.Select(cands, betterCand) orders
@@ -179,8 +179,8 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 	v.keys = topk.SelectOrdered(v.keys, PersonalCandidates)
 	v.cands = v.cands[:0]
 	for _, key := range v.keys {
-		j := int32(uint32(key))
-		v.cands = append(v.cands, Cand{Item: j, Score: math.Float32frombits(^uint32(key >> 32)), From: v.slots[j].from})
+		score, j := topk.FromKey(key)
+		v.cands = append(v.cands, Cand{Item: j, Score: score, From: v.slots[j].from})
 	}
 	switch {
 	case mode == voteCandidates:
@@ -199,13 +199,6 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 		v.own[it.Item] = false
 	}
 	d.votes.Put(v)
-}
-
-// candKey packs a positive score and an item id into a key that sorts
-// ascending as betterCand orders candidates: the bits of a positive float
-// grow with it, so their complement falls, and equal scores go by id.
-func candKey(score float32, item int32) uint64 {
-	return uint64(^math.Float32bits(score))<<32 | uint64(uint32(item))
 }
 
 // betterCand orders candidates by score, then item id.

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/patron-crm/patron/internal/topk"
 )
 
 // TestTopSortedIsTop: for candidate lists sorted as History.CF is stored
@@ -76,7 +78,9 @@ func TestCandKeyOrder(t *testing.T) {
 		cands = append(cands, Cand{Item: int32(rng.IntN(1 << 20)), Score: score})
 	}
 	byKey := slices.Clone(cands)
-	slices.SortFunc(byKey, func(a, b Cand) int { return cmp.Compare(candKey(a.Score, a.Item), candKey(b.Score, b.Item)) })
+	slices.SortFunc(byKey, func(a, b Cand) int {
+		return cmp.Compare(topk.ScoreKey(a.Score, a.Item), topk.ScoreKey(b.Score, b.Item))
+	})
 	slices.SortFunc(cands, betterCand)
 	for k := range cands {
 		if cands[k].Item != byKey[k].Item || cands[k].Score != byKey[k].Score {

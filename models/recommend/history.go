@@ -51,6 +51,14 @@ type Cand struct {
 // category filters fall back on trending items.
 const PersonalCandidates = 100
 
+// RerankDepth is how many of those the re-ranker orders (the best by vote,
+// topped up with trending items); the others follow in vote order. Chosen
+// on held-out validation customers (Online Retail, the validation window
+// of the README, mean NDCG@10 over six random halvings): 0.1830 / 0.1834 /
+// 0.1835 / 0.1815 / 0.1815 / 0.1817 at 40 / 50 / 60 / 70 / 80 / 100. The
+// model learns most from the candidates near the top of the vote.
+const RerankDepth = 60
+
 // historySource finds a customer's history: computed from a Dataset while
 // training, read from the bundle while serving. The history it returns is
 // either built in buf or shared with its cache: callers only read it.
@@ -128,9 +136,9 @@ const (
 
 // vote computes h.CF for customer c: the customer's HistoryMax heaviest
 // items vote through the personal model, cf(j) = sum_i w_i s_ij, normalised
-// to a maximum of 1. With a re-ranking model, the PersonalCandidates best
-// items the customer did not buy are topped up with trending items and
-// re-ranked (see rerank.go).
+// to a maximum of 1. With a re-ranking model, the RerankDepth best items
+// the customer did not buy, topped up with trending items, are re-ranked
+// (see rerank.go) and the rest of the PersonalCandidates best follow.
 func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 	v, ok := d.votes.Get().(*voteScratch)
 	if !ok {
@@ -186,8 +194,19 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 	case mode == voteCandidates:
 		h.CF = append(h.CF[:0], d.fillCandidates(v)...)
 	case d.rr.model != nil:
-		v.cands, v.rows = d.rerank(c, h, d.fillCandidates(v), v.rows)
-		fallthrough
+		// The re-ranker orders the RerankDepth best; the rest follow in
+		// vote order, below them.
+		var tail []Cand
+		if len(v.cands) > RerankDepth {
+			tail = v.cands[RerankDepth:]
+		}
+		var head []Cand
+		head, v.rows = d.rerank(c, h, d.fillCandidates(v), v.rows)
+		h.CF = append(h.CF, head...)
+		if len(tail) > 0 { // then head holds RerankDepth items
+			h.CF = appendBelow(h.CF, tail, head[len(head)-1].Score)
+		}
+		slices.SortFunc(h.CF, betterCand)
 	default:
 		h.CF = append(h.CF, v.cands...)
 		slices.SortFunc(h.CF, betterCand)

@@ -12,8 +12,8 @@ import (
 )
 
 // Re-ranking is a second stage over each customer's candidates (the
-// PersonalCandidates best "because you bought" items they have not bought,
-// topped up with trending items): a classifier learns, from what customers
+// RerankDepth best "because you bought" items they have not bought, topped
+// up with trending items): a classifier learns, from what customers
 // went on to buy in a validation window, the probability that a candidate is
 // bought, from the candidate's vote and rank and from what the vote does not
 // see: how the item sells now (orders in the last 30 days against the 90
@@ -146,13 +146,16 @@ func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History,
 	return dst
 }
 
-// fillCandidates tops v.cands up to PersonalCandidates with trending items
-// the customer has not bought and that are not already candidates (they
-// are marked in v like voted items, so vote clears them).
+// fillCandidates returns the first RerankDepth of v.cands, topped up to
+// RerankDepth with trending items the customer has not bought and that are
+// not already candidates (they are marked in v like voted items, so vote
+// clears them).
 func (d *datasetHistories) fillCandidates(v *voteScratch) []Cand {
-	cands := v.cands
+	// The first RerankDepth candidates; only a shorter list grows, so the
+	// appends below never overwrite the candidates after them.
+	cands := v.cands[:min(len(v.cands), RerankDepth)]
 	for _, j := range d.rr.trending {
-		if len(cands) >= PersonalCandidates {
+		if len(cands) >= RerankDepth {
 			break
 		}
 		if sl := &v.slots[j]; !v.own[j] && !sl.in {
@@ -180,6 +183,21 @@ func (d *datasetHistories) rerank(c int32, h *History, cands []Cand, rows []floa
 	}
 	slices.SortFunc(cands, betterCand)
 	return cands, rows
+}
+
+// appendBelow appends the candidates after the re-ranked ones (best first)
+// to dst with their vote scores scaled to fall just below floor, the
+// lowest re-ranked score, so that they keep their order after all of them.
+func appendBelow(dst, tail []Cand, floor float32) []Cand {
+	if len(tail) == 0 {
+		return dst
+	}
+	scale := floor / tail[0].Score * (1 - 1.0/1024)
+	for _, c := range tail {
+		c.Score = max(c.Score*scale, math.SmallestNonzeroFloat32)
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // RerankSample is one customer's candidates with their feature rows, as the

@@ -1,9 +1,12 @@
 package recommend_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
+	"github.com/patron-crm/patron/features"
+	"github.com/patron-crm/patron/features/synth"
 	"github.com/patron-crm/patron/models/gbt"
 	"github.com/patron-crm/patron/models/recommend"
 )
@@ -89,5 +92,58 @@ func TestWithReranker(t *testing.T) {
 	again, _ := m.ForCustomer(recommend.Request{CustomerID: "a", Limit: 5})
 	if !slices.Equal(ids(again), ids(plain)) {
 		t.Errorf("the plain recommender changed: %v then %v", ids(plain), ids(again))
+	}
+}
+
+// TestRerankDepth checks a customer with more candidates than the
+// re-ranker orders: the RerankDepth best by vote come first, in the
+// re-ranker's order, and the rest of the list follows in vote order.
+func TestRerankDepth(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Customers, cfg.Items, cfg.Categories, cfg.Seed = 2000, 400, 4, 3
+	ds, err := synth.Dataset(context.Background(), cfg, features.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := recommend.Fit(ds, cfg.End, recommend.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Prefers candidates far down the vote order (feature 0: log rank).
+	rr := m.WithReranker(stump(0, -2, 2))
+	req := recommend.Request{Limit: recommend.PersonalCandidates}
+	checked := 0
+	for _, id := range ds.Customers.Names() {
+		req.CustomerID = id
+		plain, err := m.ForCustomer(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plain.Items) < recommend.PersonalCandidates || plain.Items[len(plain.Items)-1].Reason.Kind != recommend.ReasonBecauseYouBought {
+			continue // fewer voted candidates than a full list
+		}
+		got, err := rr.ForCustomer(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, tail := ids(got)[:recommend.RerankDepth], ids(got)[recommend.RerankDepth:]
+		wantHead := ids(plain)[:recommend.RerankDepth]
+		if slices.Equal(head, wantHead) {
+			t.Fatalf("customer %s: the re-ranker changed nothing", id)
+		}
+		slices.Sort(head)
+		slices.Sort(wantHead)
+		if !slices.Equal(head, wantHead) {
+			t.Fatalf("customer %s: re-ranked head %v, want the vote's best %v", id, head, wantHead)
+		}
+		if want := ids(plain)[recommend.RerankDepth:]; !slices.Equal(tail, want) {
+			t.Fatalf("customer %s: tail %v, want the vote order %v", id, tail, want)
+		}
+		if checked++; checked == 20 {
+			break
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no customer with a full list of voted candidates")
 	}
 }

@@ -33,7 +33,7 @@ type RerankReport struct {
 
 // rerankParams are the boosted trees of the re-ranker: shallow trees and a
 // small step, with early stopping on the held-out half deciding how many.
-var rerankParams = gbt.Params{Trees: 200, Depth: 3, LearningRate: 0.15, MinLeaf: 50, Subsample: 0.5, Bins: 32, EarlyStopping: 20}
+var rerankParams = gbt.Params{Trees: 200, Depth: 3, LearningRate: 0.1, MinLeaf: 150, Subsample: 0.5, Bins: 32, EarlyStopping: 20}
 
 // fitReranker fits the re-ranking model of m's candidates on split (a
 // validation window: m fitted on the orders before it): each candidate of a

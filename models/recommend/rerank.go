@@ -3,7 +3,9 @@ package recommend
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/internal/learn"
@@ -43,10 +45,11 @@ var RerankFeatureNames = []string{
 	"log_customer_recency",  // log(1 + days since the customer's last order)
 	"log_customer_orders",   // log(1 + the customer's orders)
 	"relative_price",        // log(1 + item's mean unit price) - the customer's mean of it over their items
+	"name_affinity",         // idf-weighted share of the item's name words found in the names of the customer's items
 }
 
 // numRerankFeatures is len(RerankFeatureNames).
-const numRerankFeatures = 13
+const numRerankFeatures = 14
 
 // itemStats are the per-item inputs of the re-ranking features, as of the
 // fit date.
@@ -55,6 +58,8 @@ type itemStats struct {
 	trend                 []float32
 	age, idle             []float32 // log(1+days)
 	logPrice              []float32 // log(1 + mean unit price)
+	words                 [][]int32 // name words, by item
+	idf                   []float32 // by word
 }
 
 func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {
@@ -100,7 +105,69 @@ func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {
 			s.logPrice[i] = float32(math.Log1p(value[i] / qty[i]))
 		}
 	}
+	s.words, s.idf = nameWords(ds.ItemName, orders)
 	return s
+}
+
+// nameWords splits each item's name into words (runs of at least three
+// letters, upper-cased) and gives every word its inverse document
+// frequency among the items sold before the fit date (sold[i]: orders
+// holding item i), idf(w) = log(items sold / sold items whose name has w).
+// Rare words ("RETROSPOT", "CHRISTMAS") say more about a customer's taste
+// than common ones ("SET", "BAG").
+func nameWords(names []string, sold []float64) (words [][]int32, idf []float32) {
+	index := map[string]int32{}
+	words = make([][]int32, len(sold))
+	var df []float64
+	nSold := 0.0
+	notLetter := func(r rune) bool { return !unicode.IsLetter(r) }
+	for i := range min(len(names), len(sold)) {
+		if sold[i] > 0 {
+			nSold++
+		}
+		for _, w := range strings.FieldsFunc(strings.ToUpper(names[i]), notLetter) {
+			if len(w) < 3 {
+				continue
+			}
+			id, ok := index[w]
+			if !ok {
+				id = int32(len(df))
+				index[w] = id
+				df = append(df, 0)
+			}
+			if slices.Contains(words[i], id) {
+				continue
+			}
+			words[i] = append(words[i], id)
+			if sold[i] > 0 {
+				df[id]++
+			}
+		}
+	}
+	idf = make([]float32, len(df))
+	for w, c := range df {
+		if c > 0 {
+			idf[w] = float32(math.Log(nSold / c))
+		}
+	}
+	return words, idf
+}
+
+// nameAffinity is the idf-weighted share of item j's name words that occur
+// in the names of the customer's items (own: their words, sorted): a
+// content signal that the co-purchase vote does not see.
+func (st *itemStats) nameAffinity(j int32, own []int32) float64 {
+	var in, all float64
+	for _, w := range st.words[j] {
+		all += float64(st.idf[w])
+		if _, ok := slices.BinarySearch(own, w); ok {
+			in += float64(st.idf[w])
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return in / all
 }
 
 // reranking is what a history needs to re-rank its candidates.
@@ -131,6 +198,12 @@ func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History,
 	for _, cd := range cands {
 		top = max(top, cd.Score)
 	}
+	var own []int32 // the words of the customer's items
+	for _, it := range h.Items {
+		own = append(own, st.words[it.Item]...)
+	}
+	slices.Sort(own)
+	own = slices.Compact(own)
 	customer := [3]float64{math.Log1p(float64(len(h.Items))), math.Log1p(max(0, recency)), math.Log1p(float64(len(ords)))}
 	for k, cd := range cands {
 		j := cd.Item
@@ -141,7 +214,7 @@ func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History,
 		dst = append(dst, math.Log1p(float64(k)), vote, fill,
 			float64(st.orders[j]), float64(st.recent[j]), float64(st.prior[j]), float64(st.trend[j]),
 			float64(st.age[j]), float64(st.idle[j]),
-			customer[0], customer[1], customer[2], float64(st.logPrice[j])-price)
+			customer[0], customer[1], customer[2], float64(st.logPrice[j])-price, st.nameAffinity(j, own))
 	}
 	return dst
 }

@@ -39,17 +39,29 @@ import (
 //	log_mean_order_value  log(1 + spend / transactions)
 //	orders_same_window_last_year   transactions in the horizon's calendar
 //	                      window one year earlier (the customer's own season)
+//	log_orders_180d, log_spend_180d log(1 + transactions) and log(1 + spend)
+//	                      in the last 180 days
+//	log_units             log(1 + units bought)
+//	log_mean_unit_price   log(1 + spend / units bought): with log_units,
+//	                      tells wholesale from retail buyers
+//	order_value_log_std   standard deviation of log(1 + spend) over the
+//	                      transactions (0 with fewer than 2)
 //	log_<name>            log(1 + value) of recency_days, frequency,
 //	                      tenure_days, mean_gap_days, gap_std_days,
 //	                      distinct_items, recency_over_gap and orders_90d:
 //	                      these are skewed, and a linear model separates
 //	                      churners better on their logs (validation ROC AUC
 //	                      on Online Retail 0.755 -> 0.758)
+//
+// The five features after orders_same_window_last_year raised validation
+// ROC AUC on Online Retail (as-of 2011-09-09) from 0.758 to 0.763 for
+// logistic regression and from 0.757 to 0.760 for boosted trees.
 var ChurnFeatureNames = []string{
 	"recency_days", "frequency", "log_monetary", "tenure_days", "mean_gap_days", "gap_std_days",
 	"recency_over_gap", "orders_30d", "orders_90d", "log_spend_30d", "log_spend_90d",
 	"order_trend_90d", "spend_trend_90d", "distinct_items", "distinct_categories", "return_share",
 	"log_mean_order_value", "orders_same_window_last_year",
+	"log_orders_180d", "log_spend_180d", "log_units", "log_mean_unit_price", "order_value_log_std",
 	"log_recency_days", "log_frequency", "log_tenure_days", "log_mean_gap_days", "log_gap_std_days",
 	"log_distinct_items", "log_recency_over_gap", "log_orders_90d",
 }
@@ -147,12 +159,13 @@ func ChurnLabels(ds *Dataset, customers []int32, cutoff time.Time, horizonDays i
 
 // churnScratch is one worker's reusable memory.
 type churnScratch struct {
-	days   []int64   // transaction days
-	spend  []float64 // spend per transaction day
-	items  map[int32]struct{}
-	cats   map[string]struct{}
-	gaps   []float64
-	sorted []float64
+	days     []int64   // transaction days
+	spend    []float64 // spend per transaction day
+	items    map[int32]struct{}
+	cats     map[string]struct{}
+	gaps     []float64
+	sorted   []float64
+	logSpend []float64 // log(1 + spend) per transaction day
 }
 
 const day = 86400
@@ -164,7 +177,7 @@ func (sc *churnScratch) features(ds *Dataset, c int32, cut int64, horizon int, m
 	clear(sc.items)
 	clear(sc.cats)
 	sc.days, sc.spend = sc.days[:0], sc.spend[:0]
-	var spend float64
+	var spend, units float64
 	cutDay := floorDay(cut)
 	var o30, o90, oPrev, s30, s90, sPrev, sameWindow float64
 	lastYearFrom, lastYearTo := cutDay-365, cutDay-365+int64(horizon)
@@ -193,7 +206,10 @@ func (sc *churnScratch) features(ds *Dataset, c int32, cut int64, horizon int, m
 		}
 		sc.spend[len(sc.spend)-1] += ord.Value
 		spend += ord.Value
-		items, _ := ds.OrderItems.Row(int(o))
+		items, qty := ds.OrderItems.Row(int(o))
+		for _, q := range qty {
+			units += q
+		}
 		for _, it := range items {
 			sc.items[it] = struct{}{}
 			if cat := ds.ItemCategory[it]; cat != "" {
@@ -241,12 +257,25 @@ func (sc *churnScratch) features(ds *Dataset, c int32, cut int64, horizon int, m
 	if spend > 0 {
 		returnShare = returned / spend
 	}
+	unitPrice := 0.0
+	if units > 0 {
+		unitPrice = spend / units
+	}
+	valueStd := 0.0
+	if len(sc.spend) > 1 {
+		sc.logSpend = sc.logSpend[:0]
+		for _, v := range sc.spend {
+			sc.logSpend = append(sc.logSpend, math.Log1p(max(0, v)))
+		}
+		valueStd = stdDev(sc.logSpend, mean(sc.logSpend))
+	}
 	values := [...]float64{
 		recency, n, math.Log1p(max(0, spend-returned)), float64(cut-first*day) / day, meanGap, gapStd,
 		ratio, o30, o90, math.Log1p(max(0, s30)), math.Log1p(max(0, s90)),
 		(o90 - oPrev) / (oPrev + 1), math.Log1p(max(0, s90)) - math.Log1p(max(0, sPrev)),
 		float64(len(sc.items)), float64(len(sc.cats)), returnShare,
 		math.Log1p(max(0, spend/n)), sameWindow,
+		math.Log1p(o90 + oPrev), math.Log1p(max(0, s90+sPrev)), math.Log1p(units), math.Log1p(max(0, unitPrice)), valueStd,
 		math.Log1p(recency), math.Log1p(n), math.Log1p(float64(cut-first*day) / day), math.Log1p(meanGap), math.Log1p(gapStd),
 		math.Log1p(float64(len(sc.items))), math.Log1p(ratio), math.Log1p(o90),
 	}

@@ -66,6 +66,11 @@ func TestChurnFeaturesByHand(t *testing.T) {
 		{"log_monetary", math.Log1p(80 - 40)},          // net of returns
 		{"log_mean_order_value", math.Log1p(80.0 / 3)}, // per transaction
 		{"orders_same_window_last_year", 0},
+		{"log_orders_180d", math.Log1p(3)},       // Jan 1 (91 days back), Feb 10, Mar 11
+		{"log_spend_180d", math.Log1p(80)},       // gross of the Mar 12 return
+		{"log_units", math.Log1p(3 + 1 + 1 + 1)}, // a1: 1 X1 + 2 Y1; a2, a3, a4: 1 each
+		{"log_mean_unit_price", math.Log1p(80.0 / 6)},
+		{"order_value_log_std", sampleStd(math.Log1p(30), math.Log1p(10), math.Log1p(40))}, // per transaction day
 	}
 	for _, tc := range tests {
 		if got := get(a, tc.name); math.Abs(got-tc.want) > 1e-9 {
@@ -74,7 +79,8 @@ func TestChurnFeaturesByHand(t *testing.T) {
 	}
 	// b has one transaction: its usual gap is the median over repeat buyers (a: 35).
 	b := f.Row(1)
-	if get(b, "mean_gap_days") != 35 || get(b, "gap_std_days") != 0 || get(b, "recency_over_gap") != 12.0/35 {
+	if get(b, "mean_gap_days") != 35 || get(b, "gap_std_days") != 0 || get(b, "recency_over_gap") != 12.0/35 ||
+		get(b, "order_value_log_std") != 0 || get(b, "log_mean_unit_price") != math.Log1p(5) {
 		t.Errorf("b: %v", b)
 	}
 	y := ChurnLabels(ds, f.Customers, cut, 90)
@@ -85,6 +91,18 @@ func TestChurnFeaturesByHand(t *testing.T) {
 	if col := f.Column("score"); col[1] != 0.75 || len(f.Row(0)) != len(ChurnFeatureNames)+1 {
 		t.Errorf("AddColumn: %v", col)
 	}
+}
+
+// sampleStd is the sample standard deviation of x, written out.
+func sampleStd(x ...float64) float64 {
+	m, s := 0.0, 0.0
+	for _, v := range x {
+		m += v / float64(len(x))
+	}
+	for _, v := range x {
+		s += (v - m) * (v - m)
+	}
+	return math.Sqrt(s / float64(len(x)-1))
 }
 
 // TestChurnNoLeakage: changing, adding or removing orders and returns on or

@@ -192,7 +192,7 @@ var riskyHigh = map[string]bool{
 	"log_spend_90d": false, "log_spend_30d": false, "order_trend_90d": false, "spend_trend_90d": false,
 	"log_monetary": false, "log_mean_order_value": false, "tenure_days": false, "distinct_items": false,
 	"return_share": true, "gap_std_days": true, "mean_gap_days": true, "orders_same_window_last_year": false,
-	"bgnbd_p_order_in_horizon": false,
+	"bgnbd_p_order_in_horizon": false, "log_orders_180d": false, "log_spend_180d": false,
 }
 
 // Reason renders why feature name (value v for this customer; row holds all
@@ -254,6 +254,13 @@ func Reason(name string, v float64, row, medians map[string]float64) string {
 		return "orders irregularly, with long gaps"
 	case "orders_same_window_last_year":
 		return "did not order in this season last year"
+	case "log_orders_180d":
+		if n := int(math.Round(math.Expm1(v))); n > 0 {
+			return "only " + plural(n, "order", "orders") + " in the last 180 days"
+		}
+		return "no order in the last 180 days"
+	case "log_spend_180d":
+		return fmt.Sprintf("spent only %.0f in the last 180 days", math.Expm1(v))
 	case "bgnbd_p_order_in_horizon":
 		return fmt.Sprintf("their purchase pattern gives only a %d%% chance of an order in the horizon", int(math.Round(100*v)))
 	}

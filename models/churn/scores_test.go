@@ -1,12 +1,14 @@
 package churn
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
 
 func TestReasonsReadTrue(t *testing.T) {
-	medians := map[string]float64{"recency_days": 30, "recency_over_gap": 1, "frequency": 3, "spend_trend_90d": 0}
+	medians := map[string]float64{"recency_days": 30, "recency_over_gap": 1, "frequency": 3, "spend_trend_90d": 0,
+		"log_orders_180d": math.Log1p(4), "log_spend_180d": math.Log1p(500)}
 	tests := []struct {
 		name string
 		v    float64
@@ -20,6 +22,10 @@ func TestReasonsReadTrue(t *testing.T) {
 		{"frequency", 1, map[string]float64{"frequency": 1}, "has ordered only once"},
 		{"spend_trend_90d", -0.9163, map[string]float64{}, "spend fell 60% in the last 90 days"},
 		{"log_recency_days", 4.8, map[string]float64{"recency_days": 120, "frequency": 1}, "no order for 120 days"},
+		{"log_orders_180d", math.Log1p(2), map[string]float64{}, "only 2 orders in the last 180 days"},
+		{"log_orders_180d", 0, map[string]float64{}, "no order in the last 180 days"},
+		{"log_orders_180d", math.Log1p(9), map[string]float64{}, ""}, // above the median: not a reason
+		{"log_spend_180d", math.Log1p(120), map[string]float64{}, "spent only 120 in the last 180 days"},
 		{"unknown_feature", 1, map[string]float64{}, ""},
 	}
 	for _, tc := range tests {

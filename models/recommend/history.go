@@ -72,6 +72,7 @@ type datasetHistories struct {
 	asOf       int64
 	halfHL     float64
 	historyMax int
+	rebuyTrend float64 // Params.RebuyTrend
 	scorer     *buyagain.Scorer
 	personal   *itemsim.Neighbours
 	rr         reranking
@@ -90,7 +91,7 @@ const evaluationCacheBytes = 4 << 30
 // sameHistories reports whether d and e compute the same histories, so a
 // cache can be shared.
 func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
-	return d.ds == e.ds && d.asOf == e.asOf && d.halfHL == e.halfHL && d.historyMax == e.historyMax &&
+	return d.ds == e.ds && d.asOf == e.asOf && d.halfHL == e.halfHL && d.historyMax == e.historyMax && d.rebuyTrend == e.rebuyTrend &&
 		d.personal == e.personal && d.rr.model == e.rr.model && d.rr.items == e.rr.items &&
 		slices.Equal(d.rr.trending, e.rr.trending) && d.scorer.Params() == e.scorer.Params()
 }
@@ -99,7 +100,7 @@ func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
 // buyagain.RepeatRates(ds, asOf), shared by the copies of a fit (nil: the
 // scorer computes them if it needs them).
 func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking, repeat []float64) *datasetHistories {
-	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax,
+	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax, rebuyTrend: p.RebuyTrend,
 		scorer: buyagain.New(ds, asOf, p.BuyAgain, repeat), personal: personal, rr: rr}
 }
 
@@ -258,7 +259,7 @@ func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain
 		}
 		h.Items = append(h.Items, HistItem{
 			Item: it.Item, Orders: int32(it.Orders), Last: it.Last, Weight: w,
-			Rebuy: float32(it.Score), IntervalDays: float32(it.Interval),
+			Rebuy: float32(it.Score * math.Exp(d.rebuyTrend*float64(d.rr.items.trend[it.Item]))), IntervalDays: float32(it.Interval),
 		})
 	}
 	sortHistory(h.Items)

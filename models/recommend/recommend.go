@@ -73,6 +73,13 @@ type Params struct {
 	// RebuyWeight blends buy-again scores in when purchased items are included.
 	RebuyWeight float64         `json:"rebuy_weight"`
 	BuyAgain    buyagain.Params `json:"buy_again"`
+	// RebuyTrend is g: a buy-again score is multiplied by exp(g t_j), t_j
+	// the item's trend (log of its orders in the last 30 days against a
+	// third of the 90 before, each plus one), so an item the customer
+	// bought that sells more now ranks higher. Chosen on the validation
+	// window of the README (NDCG@10 all 0.430 / 0.432 / 0.433 / 0.435 /
+	// 0.434 / 0.431 / 0.424 at g = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.35 / 0.5).
+	RebuyTrend float64 `json:"rebuy_trend"`
 	// TrendingHalfLife (days) decays popularity for the trending list.
 	TrendingHalfLife float64 `json:"trending_half_life_days"`
 }
@@ -90,6 +97,7 @@ func DefaultParams() Params {
 		HistoryMax:       200,
 		RebuyWeight:      1,
 		BuyAgain:         buyagain.Params{HalfLifeGaps: 8, RepeatPower: 0.5},
+		RebuyTrend:       0.2,
 		TrendingHalfLife: 30,
 	}
 }

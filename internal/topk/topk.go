@@ -111,10 +111,11 @@ func partitionOrdered[T cmp.Ordered](s []T, lo, hi int) int {
 	return p
 }
 
-// ScoreKey packs a positive score and an id into one key for
-// SelectOrdered: keys sort ascending as the scores sort descending, and
-// equal scores go by ascending id. The bits of a positive float grow with
-// it, so their complement falls.
+// ScoreKey packs a score and an id into one key for SelectOrdered: keys
+// sort ascending as the scores sort descending, and equal scores go by
+// ascending id. The score must be positive (not 0, negative or NaN, which
+// would sort wrongly): the bits of a positive float grow with it, so their
+// complement falls.
 func ScoreKey(score float32, id int32) uint64 {
 	return uint64(^math.Float32bits(score))<<32 | uint64(uint32(id))
 }

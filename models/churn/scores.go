@@ -260,7 +260,10 @@ func Reason(name string, v float64, row, medians map[string]float64) string {
 		}
 		return "no order in the last 180 days"
 	case "log_spend_180d":
-		return fmt.Sprintf("spent only %.0f in the last 180 days", math.Expm1(v))
+		if spent := math.Expm1(v); spent >= 0.5 {
+			return fmt.Sprintf("spent only %.0f in the last 180 days", spent)
+		}
+		return "spent nothing in the last 180 days"
 	case "bgnbd_p_order_in_horizon":
 		return fmt.Sprintf("their purchase pattern gives only a %d%% chance of an order in the horizon", int(math.Round(100*v)))
 	}

@@ -26,6 +26,7 @@ func TestReasonsReadTrue(t *testing.T) {
 		{"log_orders_180d", 0, map[string]float64{}, "no order in the last 180 days"},
 		{"log_orders_180d", math.Log1p(9), map[string]float64{}, ""}, // above the median: not a reason
 		{"log_spend_180d", math.Log1p(120), map[string]float64{}, "spent only 120 in the last 180 days"},
+		{"log_spend_180d", 0, map[string]float64{}, "spent nothing in the last 180 days"},
 		{"unknown_feature", 1, map[string]float64{}, ""},
 	}
 	for _, tc := range tests {

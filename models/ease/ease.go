@@ -131,7 +131,7 @@ func FitMatrix(x *features.CSR, w []float64, p Params) (*itemsim.Neighbours, err
 	// near 0 makes it near-singular, which shows as a diagonal of P that is
 	// not positive and finite (refused below).
 	if err := invertSPD(g, n); err != nil {
-		return nil, fmt.Errorf("ease: the Gram matrix: %w (raise lambda)", err)
+		return nil, fmt.Errorf("ease: the Gram matrix is %w (raise lambda)", err)
 	}
 	// B_ij = -P_ij / P_jj; keep each row's K largest positive weights.
 	// P is read from the upper triangle of g.

@@ -38,8 +38,8 @@ func invertSPD(g []float64, n int) error {
 }
 
 var (
-	errNotPositiveDefinite = errors.New("the matrix is not positive definite")
-	errSingular            = errors.New("the matrix is singular")
+	errNotPositiveDefinite = errors.New("not positive definite")
+	errSingular            = errors.New("singular")
 )
 
 // recursionLeaf is the size from which the recursive routines below hand a

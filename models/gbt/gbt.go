@@ -451,6 +451,9 @@ type grower struct {
 	splitBins []uint8
 	// free holds histograms to reuse.
 	free []*histogram
+	// direct builds every node's histogram from its rows, without the
+	// subtraction (a test compares the trees of both ways).
+	direct bool
 }
 
 // histogram holds, for the rows of a node, the residual sum and the row
@@ -516,6 +519,14 @@ func (g *grower) node(rows []int, depth int, h *histogram) int {
 	var hl, hr *histogram
 	splitL, splitR := g.splits(depth+1, len(left)), g.splits(depth+1, len(right))
 	switch {
+	case g.direct:
+		g.release(h)
+		if splitL {
+			hl = g.histogram(left)
+		}
+		if splitR {
+			hr = g.histogram(right)
+		}
 	case splitL && splitR && len(left) <= len(right):
 		hl = g.histogram(left)
 		hr = h.minus(hl)
@@ -569,11 +580,15 @@ func (g *grower) histogram(rows []int) *histogram {
 }
 
 // minus turns h (a parent's histogram) into h - c (c a child's): the
-// other child's histogram. It returns h.
+// other child's histogram. It returns h. An empty bin's sum is set to 0,
+// not left at the rounding error of the subtraction.
 func (h *histogram) minus(c *histogram) *histogram {
 	for k := range h.sumR {
 		h.sumR[k] -= c.sumR[k]
 		h.cnt[k] -= c.cnt[k]
+		if h.cnt[k] == 0 {
+			h.sumR[k] = 0
+		}
 	}
 	return h
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -201,6 +202,43 @@ func TestHistogramSubtraction(t *testing.T) {
 	for k := range want.sumR {
 		if got.cnt[k] != want.cnt[k] || math.Abs(got.sumR[k]-want.sumR[k]) > 1e-9 {
 			t.Fatalf("bin %d: got %d rows, sum %v; want %d, %v", k, got.cnt[k], got.sumR[k], want.cnt[k], want.sumR[k])
+		}
+	}
+}
+
+// TestSubtractionGrowsSameTrees grows trees with the histogram subtraction
+// and with every histogram built from its rows: the trees must be the same,
+// node by node (a child given the wrong histogram would split elsewhere).
+func TestSubtractionGrowsSameTrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n, d = 4000, 5
+	x := make([]float64, n*d)
+	for i := range x {
+		x[i] = math.Floor(r.NormFloat64() * 8)
+	}
+	p, err := Params{Depth: 5, MinLeaf: 10, Bins: 32}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBinned(x, n, d, p.Bins)
+	for tree := range 20 {
+		res, hess := make([]float64, n), make([]float64, n)
+		var rows []int
+		for i := range n {
+			// Residuals that depend on the features, so splits go deep.
+			res[i] = math.Tanh(x[i*d+tree%d]/8) + 0.3*r.NormFloat64()
+			hess[i] = 0.25
+			if r.Float64() < 0.7 {
+				rows = append(rows, i)
+			}
+		}
+		sub, subBins := (&grower{b: b, p: p, r: res, h: hess}).grow(rows)
+		dir, dirBins := (&grower{b: b, p: p, r: res, h: hess, direct: true}).grow(rows)
+		if len(sub.Nodes) < 15 {
+			t.Fatalf("tree %d: only %d nodes, the test needs deep trees", tree, len(sub.Nodes))
+		}
+		if !slices.Equal(sub.Nodes, dir.Nodes) || !slices.Equal(subBins, dirBins) {
+			t.Fatalf("tree %d: subtraction %+v\ndirect %+v", tree, sub.Nodes, dir.Nodes)
 		}
 	}
 }

@@ -111,7 +111,8 @@ type voteScratch struct {
 	touched []int32
 	keys    []uint64 // topk.ScoreKey of the not-bought candidates
 	cands   []Cand
-	rows    []float64
+	rows    []float64 // re-ranker feature rows
+	words   []int32   // name words of the customer's items (candidateFeatures)
 }
 
 // voteSlot is an item's vote so far: the sum, its largest contribution and
@@ -201,8 +202,7 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 		if len(v.cands) > RerankDepth {
 			tail = v.cands[RerankDepth:]
 		}
-		var head []Cand
-		head, v.rows = d.rerank(c, h, d.fillCandidates(v), v.rows)
+		head := d.rerank(c, h, d.fillCandidates(v), v)
 		h.CF = append(h.CF, head...)
 		if len(tail) > 0 { // then head holds RerankDepth items
 			h.CF = appendBelow(h.CF, tail, head[len(head)-1].Score)

@@ -66,8 +66,9 @@ func TestTopSortedIsTop(t *testing.T) {
 	}
 }
 
-// TestCandKeyOrder: packed keys sort as betterCand orders candidates.
-func TestCandKeyOrder(t *testing.T) {
+// TestScoreKeyMatchesBetterCand: packed keys (topk.ScoreKey) sort as
+// betterCand orders candidates.
+func TestScoreKeyMatchesBetterCand(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var cands []Cand
 	for i := range 500 {

@@ -284,11 +284,13 @@ func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommend
 }
 
 // WithParams returns a copy of m with other blend parameters (history
-// weighting, buy-again), without refitting models (the re-ranker is kept).
+// weighting, buy-again and its trend weight), without refitting models (the
+// re-ranker is kept).
 // m must come from Fit.
 func (m *Recommender) WithParams(p Params) *Recommender {
 	q := m.Params
 	q.HistoryHalfLife, q.RebuyWeight, q.BuyAgain, q.HistoryMax = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain, p.HistoryMax
+	q.RebuyTrend = p.RebuyTrend
 	return m.derive(q, m.rr)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/internal/learn"
@@ -126,7 +127,7 @@ func nameWords(names []string, sold []float64) (words [][]int32, idf []float32) 
 			nSold++
 		}
 		for _, w := range strings.FieldsFunc(strings.ToUpper(names[i]), notLetter) {
-			if len(w) < 3 {
+			if utf8.RuneCountInString(w) < 3 {
 				continue
 			}
 			id, ok := index[w]
@@ -180,7 +181,7 @@ type reranking struct {
 // candidateFeatures appends one row of RerankFeatureNames per candidate of
 // cands (voted ones first, in vote order, then fill items with Score 0) to
 // dst. c is the customer, h their history.
-func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History, cands []Cand) []float64 {
+func (d *datasetHistories) candidateFeatures(dst []float64, own []int32, c int32, h *History, cands []Cand) ([]float64, []int32) {
 	st := d.rr.items
 	ords := d.ds.CustomerOrders.Of(int(c))
 	recency := 0.0
@@ -198,7 +199,7 @@ func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History,
 	for _, cd := range cands {
 		top = max(top, cd.Score)
 	}
-	var own []int32 // the words of the customer's items
+	own = own[:0] // the words of the customer's items
 	for _, it := range h.Items {
 		own = append(own, st.words[it.Item]...)
 	}
@@ -216,7 +217,7 @@ func (d *datasetHistories) candidateFeatures(dst []float64, c int32, h *History,
 			float64(st.age[j]), float64(st.idle[j]),
 			customer[0], customer[1], customer[2], float64(st.logPrice[j])-price, st.nameAffinity(j, own))
 	}
-	return dst
+	return dst, own
 }
 
 // fillCandidates returns the first RerankDepth of v.cands, topped up to
@@ -242,9 +243,11 @@ func (d *datasetHistories) fillCandidates(v *voteScratch) []Cand {
 
 // rerank replaces the scores of cands (voted candidates in vote order, then
 // fill items) by the re-ranking model's probabilities, divided by the
-// largest so the best is 1 as votes are, and sorts them.
-func (d *datasetHistories) rerank(c int32, h *History, cands []Cand, rows []float64) ([]Cand, []float64) {
-	rows = d.candidateFeatures(rows[:0], c, h, cands)
+// largest so the best is 1 as votes are, and sorts them. It uses v's rows
+// and words as scratch.
+func (d *datasetHistories) rerank(c int32, h *History, cands []Cand, v *voteScratch) []Cand {
+	v.rows, v.words = d.candidateFeatures(v.rows[:0], v.words, c, h, cands)
+	rows := v.rows
 	top := float32(0)
 	for k := range cands {
 		p := float32(learn.Sigmoid(d.rr.model.LogOdds(rows[k*numRerankFeatures : (k+1)*numRerankFeatures])))
@@ -255,12 +258,13 @@ func (d *datasetHistories) rerank(c int32, h *History, cands []Cand, rows []floa
 		cands[k].Score /= top
 	}
 	slices.SortFunc(cands, betterCand)
-	return cands, rows
+	return cands
 }
 
 // appendBelow appends the candidates after the re-ranked ones (best first)
 // to dst with their vote scores scaled to fall just below floor, the
-// lowest re-ranked score, so that they keep their order after all of them.
+// lowest re-ranked score, so that they keep their order after all of them
+// (scores that rounding makes equal go by item id, as ties always do).
 func appendBelow(dst, tail []Cand, floor float32) []Cand {
 	if len(tail) == 0 {
 		return dst
@@ -300,7 +304,7 @@ func (m *Recommender) RerankCandidates(customerID string) (s RerankSample, found
 	for _, cd := range cands {
 		s.Items = append(s.Items, m.cat.ids[cd.Item])
 	}
-	s.X = dh.candidateFeatures(nil, c, &h, cands)
+	s.X, _ = dh.candidateFeatures(nil, nil, c, &h, cands)
 	return s, true
 }
 

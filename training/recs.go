@@ -48,7 +48,7 @@ var (
 	// between the two stronger models.
 	personalModels   = []string{recommend.ModelEASE, recommend.ModelRP3Beta}
 	historyHalfLives = []float64{30, 60, 120}
-	rebuyWeights     = []float64{0.5, 1, 2, 4}
+	rebuyWeights     = []float64{0.5, 1, 2, 4, 8}
 )
 
 // MaxValidationCustomers bounds the customers the validation search scores,

@@ -80,6 +80,18 @@ type Params struct {
 	// window of the README (NDCG@10 all 0.430 / 0.432 / 0.433 / 0.435 /
 	// 0.434 / 0.431 / 0.424 at g = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.35 / 0.5).
 	RebuyTrend float64 `json:"rebuy_trend"`
+	// RebuyBuyers is u: a buy-again score is also multiplied by
+	// (1 + b_j)^u, b_j the distinct customers who bought item j in the last
+	// RecentBuyersDays days, so of two items a customer bought alike the one
+	// that many customers are buying now ranks higher (the "quality" part of
+	// the recency-plus-quality model of repeat consumption, Anderson et al.
+	// 2014, measured on recent buyers). Chosen on the validation window of
+	// the README (NDCG@10 all 0.4346 / 0.4361 / 0.4380 / 0.4389 / 0.4387 /
+	// 0.4383 at u = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.3, with RebuyTrend 0.2;
+	// with RebuyTrend 0 or 0.1 instead, 0.4339 / 0.4375 at u = 0.2). On an
+	// earlier window (fit before 2011-03-01, scored on March to May) it
+	// also helped: 0.3930 at u = 0 against 0.3981 at u = 0.2.
+	RebuyBuyers float64 `json:"rebuy_buyers"`
 	// TrendingHalfLife (days) decays popularity for the trending list.
 	TrendingHalfLife float64 `json:"trending_half_life_days"`
 }
@@ -98,6 +110,7 @@ func DefaultParams() Params {
 		RebuyWeight:      1,
 		BuyAgain:         buyagain.Params{HalfLifeGaps: 8, RepeatPower: 0.5},
 		RebuyTrend:       0.2,
+		RebuyBuyers:      0.2,
 		TrendingHalfLife: 30,
 	}
 }
@@ -284,13 +297,13 @@ func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommend
 }
 
 // WithParams returns a copy of m with other blend parameters (history
-// weighting, buy-again and its trend weight), without refitting models (the
-// re-ranker is kept).
+// weighting, buy-again and its trend and recent-buyers weights), without
+// refitting models (the re-ranker is kept).
 // m must come from Fit.
 func (m *Recommender) WithParams(p Params) *Recommender {
 	q := m.Params
 	q.HistoryHalfLife, q.RebuyWeight, q.BuyAgain, q.HistoryMax = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain, p.HistoryMax
-	q.RebuyTrend = p.RebuyTrend
+	q.RebuyTrend, q.RebuyBuyers = p.RebuyTrend, p.RebuyBuyers
 	return m.derive(q, m.rr)
 }
 

@@ -57,11 +57,18 @@ const numRerankFeatures = 14
 type itemStats struct {
 	orders, recent, prior []float32 // log(1+x) of order counts: all, last 30 days, 30-120 days
 	trend                 []float32
+	buyers                []float32 // log(1 + distinct customers who bought the item in the last RecentBuyersDays days)
 	age, idle             []float32 // log(1+days)
 	logPrice              []float32 // log(1 + mean unit price)
 	words                 [][]int32 // name words, by item
 	idf                   []float32 // by word
 }
+
+// RecentBuyersDays is the window of itemStats.buyers, the item's recent
+// buyers: on the validation window of the README 7 / 14 / 21 / 30 / 60 days
+// gave NDCG@10 all 0.4382 / 0.4389 / 0.4377 / 0.4364 / 0.4355 with
+// RebuyBuyers 0.2 (see Params.RebuyBuyers).
+const RecentBuyersDays = 14
 
 func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {
 	n := ds.Items.Len()
@@ -69,6 +76,7 @@ func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {
 	orders, recent, prior := make([]float64, n), make([]float64, n), make([]float64, n)
 	first, last := make([]int64, n), make([]int64, n)
 	value, qty := make([]float64, n), make([]float64, n)
+	var pairs []uint64 // item<<32 | customer, for the orders of the last RecentBuyersDays days
 	for i := range first {
 		first[i] = math.MaxInt64
 	}
@@ -86,18 +94,29 @@ func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {
 			case age <= 120:
 				prior[i]++
 			}
+			if age <= RecentBuyersDays && ord.Customer >= 0 {
+				pairs = append(pairs, uint64(i)<<32|uint64(ord.Customer))
+			}
 			first[i], last[i] = min(first[i], ord.Time), max(last[i], ord.Time)
 			value[i] += ds.OrderItemValue[k]
 			qty[i] += ds.OrderItems.Val[k]
 		}
 	}
 	s := &itemStats{orders: make([]float32, n), recent: make([]float32, n), prior: make([]float32, n), trend: make([]float32, n),
-		age: make([]float32, n), idle: make([]float32, n), logPrice: make([]float32, n)}
+		buyers: make([]float32, n), age: make([]float32, n), idle: make([]float32, n), logPrice: make([]float32, n)}
+	// Distinct (item, customer) pairs: guests, who cannot be told apart,
+	// do not count.
+	slices.Sort(pairs)
+	buyers := make([]float64, n)
+	for _, p := range slices.Compact(pairs) {
+		buyers[p>>32]++
+	}
 	for i := range n {
 		s.orders[i] = float32(math.Log1p(orders[i]))
 		s.recent[i] = float32(math.Log1p(recent[i]))
 		s.prior[i] = float32(math.Log1p(prior[i]))
 		s.trend[i] = float32(math.Log((recent[i] + 1) / (prior[i]/3 + 1)))
+		s.buyers[i] = float32(math.Log1p(buyers[i]))
 		if orders[i] > 0 {
 			s.age[i] = float32(math.Log1p(float64(at-first[i]) / 86400))
 			s.idle[i] = float32(math.Log1p(float64(at-last[i]) / 86400))

@@ -41,6 +41,7 @@ func TestRebuyTrend(t *testing.T) {
 		p := DefaultParams()
 		p.Personal = ModelPopular
 		p.RebuyTrend = g
+		p.RebuyBuyers = 0 // "hot" has recent buyers, "old" none
 		m, err := FitForRanking(ds, asOf, p)
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,13 @@
 // bought it in more than one order (shrunk toward the share over all items
 // by a Beta prior worth RepeatPrior buyers): a consumable its buyers keep
 // reordering outranks a one-off purchase bought as often by this customer.
-// The shape follows the repeat-consumption models of Anderson et al. 2014
+// Two more factors say how the item sells now: exp(g t_i), t_i its trend
+// (log of its orders in the last 30 days against a third of the 90 before,
+// each plus one), and (1 + b_i)^u, b_i the distinct customers who bought it
+// lately, so of two items a customer bought alike the one that sells more
+// now, and to more people, comes first (the "quality" half of Anderson et
+// al.'s recency-plus-quality model). The caller measures t_i and b_i
+// (Signals). The shape follows the repeat-consumption models of Anderson et al. 2014
 // ("The dynamics of repeat consumption") and Bhagat et al. 2018 ("Buy it
 // again: modeling repeat purchase recommendations", whose per-item repeat
 // probability r_i is), simplified to a few parameters tuned by validation.
@@ -44,6 +50,26 @@ type Params struct {
 	DueWeight float64
 	// RepeatPower is b, the weight of the item's repeat rate r_i (0: none).
 	RepeatPower float64
+	// TrendPower is g, the weight of the item's trend t_i (0: none). On the
+	// Online Retail validation window of the README, NDCG@10 of
+	// recommendations with bought items was 0.430 / 0.432 / 0.433 / 0.435 /
+	// 0.434 / 0.431 / 0.424 at g = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.35 / 0.5.
+	TrendPower float64
+	// BuyersPower is u, the weight of the item's recent buyers b_i (0:
+	// none). On the same window, with g = 0.2: 0.4346 / 0.4361 / 0.4380 /
+	// 0.4389 / 0.4387 / 0.4383 at u = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.3.
+	BuyersPower float64
+}
+
+// Signals are per-item inputs of the score that do not depend on its
+// parameters, so scorers that differ only in those share them. Each is
+// indexed by item; nil leaves its factor out.
+type Signals struct {
+	// Rates are RepeatRates(ds, asOf); nil computes them when RepeatPower
+	// needs them.
+	Rates []float64
+	// Trend is t_i, and LogBuyers is log(1 + b_i).
+	Trend, LogBuyers []float32
 }
 
 // RepeatPrior is the weight, in buyers, of the prior that shrinks an item's
@@ -85,30 +111,44 @@ type Scorer struct {
 	ds    *features.Dataset
 	asOf  int64
 	p     Params
-	rates []float64 // RepeatRates of ds at asOf (nil: RepeatPower has no effect)
-	boost []float64 // rates^RepeatPower, by item (nil: none)
+	sig   Signals
+	boost []float64 // r_i^b exp(g t_i) (1 + b_i)^u, by item (nil: 1)
 }
 
-// New returns a Scorer for ds at asOf. rates are RepeatRates(ds, asOf),
-// computed once for scorers that differ only in their parameters; nil
-// computes them when p.RepeatPower needs them.
-func New(ds *features.Dataset, asOf time.Time, p Params, rates []float64) *Scorer {
-	s := &Scorer{ds: ds, asOf: asOf.Unix(), p: p.withDefaults(), rates: rates}
-	if s.p.RepeatPower > 0 {
-		if s.rates == nil {
-			s.rates = RepeatRates(ds, asOf)
+// New returns a Scorer for ds at asOf with the item signals sig.
+func New(ds *features.Dataset, asOf time.Time, p Params, sig Signals) *Scorer {
+	s := &Scorer{ds: ds, asOf: asOf.Unix(), p: p.withDefaults(), sig: sig}
+	if s.p.RepeatPower > 0 && s.sig.Rates == nil {
+		s.sig.Rates = RepeatRates(ds, asOf)
+	}
+	// The item factors, once per item rather than per customer and item.
+	n := ds.Items.Len()
+	repeat := s.p.RepeatPower > 0
+	trend := s.p.TrendPower != 0 && sig.Trend != nil
+	buyers := s.p.BuyersPower != 0 && sig.LogBuyers != nil
+	if !repeat && !trend && !buyers {
+		return s
+	}
+	s.boost = make([]float64, n)
+	for i := range s.boost {
+		var e float64
+		if trend {
+			e += s.p.TrendPower * float64(sig.Trend[i])
 		}
-		s.boost = make([]float64, len(s.rates))
-		for i, r := range s.rates {
-			s.boost[i] = math.Pow(r, s.p.RepeatPower)
+		if buyers {
+			e += s.p.BuyersPower * float64(sig.LogBuyers[i])
+		}
+		s.boost[i] = math.Exp(e)
+		if repeat {
+			s.boost[i] *= math.Pow(s.sig.Rates[i], s.p.RepeatPower)
 		}
 	}
 	return s
 }
 
-// Rates returns the repeat rates the scorer was given or computed (nil
-// when none).
-func (s *Scorer) Rates() []float64 { return s.rates }
+// Signals returns the signals the scorer was given, with the repeat rates
+// it computed.
+func (s *Scorer) Signals() Signals { return s.sig }
 
 // RepeatRates returns, per item of ds, the share of its buyers before asOf
 // who bought it in more than one order, shrunk toward the share over all

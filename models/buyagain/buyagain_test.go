@@ -26,7 +26,7 @@ o6,c,C1,1,1,2024-01-25
 		t.Fatal(err)
 	}
 	asOf := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
-	s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, DueWeight: 1}, nil)
+	s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, DueWeight: 1}, Signals{})
 	c, _ := ds.Customers.Index("c")
 	items := s.Customer(c, s.NewScratch(), nil)
 	got := map[string]Item{}
@@ -58,10 +58,11 @@ o6,c,C1,1,1,2024-01-25
 // TestRepeatRates: an item's repeat rate is the share of its buyers who
 // bought it in more than one order, shrunk toward the share over all items;
 // with RepeatPower b the score is multiplied by rate^b.
-func TestRepeatRates(t *testing.T) {
-	// Tea: x buys it twice, y once (1 repeater of 2 buyers). Cup: x and y
-	// once each. Over all items: 1 repeater of 4 (item, buyer) pairs. The
-	// order after the as-of date does not count.
+// repeatShop: x buys tea twice and a cup once, y tea and a cup once each
+// before 2024-02-01 (tea: 1 repeater of 2 buyers; over all items: 1 of 4
+// (item, buyer) pairs), and y a cup again after it.
+func repeatShop(t *testing.T) (ds *features.Dataset, asOf time.Time) {
+	t.Helper()
 	in := `order_id,customer_id,item_id,quantity,unit_price,ordered_at
 o1,x,tea,1,1,2024-01-01
 o1,x,cup,1,1,2024-01-01
@@ -74,8 +75,12 @@ o4,y,cup,1,1,2024-03-01
 	if err != nil {
 		t.Fatal(err)
 	}
-	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
-	rates := RepeatRates(ds, asOf)
+	return ds, time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+}
+
+func TestRepeatRates(t *testing.T) {
+	ds, asOf := repeatShop(t)
+	rates := RepeatRates(ds, asOf) // the order after the as-of date does not count
 	tea, _ := ds.Items.Index("tea")
 	cup, _ := ds.Items.Index("cup")
 	prior := 1.0 / 4
@@ -84,22 +89,54 @@ o4,y,cup,1,1,2024-03-01
 	if math.Abs(rates[tea]-wantTea) > 1e-12 || math.Abs(rates[cup]-wantCup) > 1e-12 {
 		t.Fatalf("rates tea %v cup %v, want %v %v", rates[tea], rates[cup], wantTea, wantCup)
 	}
+	if s := New(ds, asOf, Params{RepeatPower: 1}, Signals{}); len(s.Signals().Rates) != ds.Items.Len() {
+		t.Error("New did not compute the rates it needs")
+	}
+}
+
+// TestItemFactors: each item's score is the plain score times
+// r_i^b exp(g t_i) (1 + b_i)^u, for the signals given; a factor whose
+// signal is missing is 1.
+func TestItemFactors(t *testing.T) {
+	ds, asOf := repeatShop(t)
+	rates := RepeatRates(ds, asOf)
+	tea, _ := ds.Items.Index("tea")
+	cup, _ := ds.Items.Index("cup")
+	trend := make([]float32, ds.Items.Len())
+	logBuyers := make([]float32, ds.Items.Len())
+	trend[tea], trend[cup] = 0.5, -1
+	logBuyers[tea], logBuyers[cup] = float32(math.Log(4)), float32(math.Log(2)) // 3 and 1 recent buyers
+	full := Signals{Rates: rates, Trend: trend, LogBuyers: logBuyers}
 	x, _ := ds.Customers.Index("x")
-	score := func(b float64) map[int32]float64 {
-		s := New(ds, asOf, Params{CountPower: 1, HalfLifeGaps: 4, RepeatPower: b}, rates)
+	scores := func(p Params, sig Signals) map[int32]float64 {
+		p.CountPower, p.HalfLifeGaps = 1, 4
+		s := New(ds, asOf, p, sig)
 		out := map[int32]float64{}
 		for _, it := range s.Customer(x, s.NewScratch(), nil) {
 			out[it.Item] = it.Score
 		}
 		return out
 	}
-	plain, boosted := score(0), score(0.5)
-	for _, i := range []int32{tea, cup} {
-		if want := plain[i] * math.Sqrt(rates[i]); math.Abs(boosted[i]-want) > 1e-12 {
-			t.Errorf("item %d: score %v with b = 0.5, want %v", i, boosted[i], want)
+	plain := scores(Params{}, full)
+	for _, tc := range []struct {
+		name     string
+		p        Params
+		sig      Signals
+		tea, cup float64 // the factors
+	}{
+		{"repeat rate", Params{RepeatPower: 0.5}, full, math.Sqrt(rates[tea]), math.Sqrt(rates[cup])},
+		{"trend", Params{TrendPower: 0.2}, full, math.Exp(0.2 * 0.5), math.Exp(-0.2)},
+		{"recent buyers", Params{BuyersPower: 0.5}, full, 2, math.Sqrt2},
+		{"all three", Params{RepeatPower: 1, TrendPower: 0.2, BuyersPower: 1},
+			full, rates[tea] * math.Exp(0.1) * 4, rates[cup] * math.Exp(-0.2) * 2},
+		{"no trend or buyers signals", Params{TrendPower: 0.2, BuyersPower: 1}, Signals{Rates: rates}, 1, 1},
+	} {
+		got := scores(tc.p, tc.sig)
+		for item, want := range map[int32]float64{tea: tc.tea, cup: tc.cup} {
+			// float32 signals: a relative tolerance.
+			if f := got[item] / plain[item]; math.Abs(f-want) > 1e-6*want {
+				t.Errorf("%s: item %d scores %v times the plain score, want %v", tc.name, item, f, want)
+			}
 		}
-	}
-	if s := New(ds, asOf, Params{RepeatPower: 1}, nil); len(s.Rates()) != ds.Items.Len() {
-		t.Error("New did not compute the rates it needs")
 	}
 }

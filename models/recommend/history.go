@@ -72,14 +72,11 @@ type datasetHistories struct {
 	asOf       int64
 	halfHL     float64
 	historyMax int
-	rebuyTrend float64 // Params.RebuyTrend
-	// rebuyBuyers is Params.RebuyBuyers.
-	rebuyBuyers float64
-	scorer      *buyagain.Scorer
-	personal    *itemsim.Neighbours
-	rr          reranking
-	scratch     sync.Pool // *buyagain.Scratch
-	votes       sync.Pool // *voteScratch
+	scorer     *buyagain.Scorer
+	personal   *itemsim.Neighbours
+	rr         reranking
+	scratch    sync.Pool // *buyagain.Scratch
+	votes      sync.Pool // *voteScratch
 	// cache keeps computed histories for evaluations, which ask for the
 	// same customers again with other blend weights (nil: none).
 	cache *recordCache
@@ -93,8 +90,7 @@ const evaluationCacheBytes = 4 << 30
 // sameHistories reports whether d and e compute the same histories, so a
 // cache can be shared.
 func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
-	return d.ds == e.ds && d.asOf == e.asOf && d.halfHL == e.halfHL && d.historyMax == e.historyMax && d.rebuyTrend == e.rebuyTrend &&
-		d.rebuyBuyers == e.rebuyBuyers &&
+	return d.ds == e.ds && d.asOf == e.asOf && d.halfHL == e.halfHL && d.historyMax == e.historyMax &&
 		d.personal == e.personal && d.rr.model == e.rr.model && d.rr.items == e.rr.items &&
 		slices.Equal(d.rr.trending, e.rr.trending) && d.scorer.Params() == e.scorer.Params()
 }
@@ -103,8 +99,9 @@ func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
 // buyagain.RepeatRates(ds, asOf), shared by the copies of a fit (nil: the
 // scorer computes them if it needs them).
 func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking, repeat []float64) *datasetHistories {
-	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax, rebuyTrend: p.RebuyTrend,
-		rebuyBuyers: p.RebuyBuyers, scorer: buyagain.New(ds, asOf, p.BuyAgain, repeat), personal: personal, rr: rr}
+	sig := buyagain.Signals{Rates: repeat, Trend: rr.items.trend, LogBuyers: rr.items.buyers}
+	return &datasetHistories{ds: ds, asOf: asOf.Unix(), halfHL: p.HistoryHalfLife, historyMax: p.HistoryMax,
+		scorer: buyagain.New(ds, asOf, p.BuyAgain, sig), personal: personal, rr: rr}
 }
 
 // voteScratch is working memory for vote, sized to the catalog.
@@ -255,7 +252,6 @@ func (d *datasetHistories) history(customerID string, buf *History) (History, bo
 func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain.Item, h *History, mode voteMode) []buyagain.Item {
 	cands = d.scorer.Customer(c, sc, cands[:0])
 	h.Items = h.Items[:0]
-	st := d.rr.items
 	for _, it := range cands {
 		w := float32(1)
 		if d.halfHL > 0 {
@@ -263,25 +259,13 @@ func (d *datasetHistories) build(c int32, sc *buyagain.Scratch, cands []buyagain
 		}
 		h.Items = append(h.Items, HistItem{
 			Item: it.Item, Orders: int32(it.Orders), Last: it.Last, Weight: w,
-			Rebuy:        float32(it.Score * d.rebuyBoost(st, it.Item)),
+			Rebuy:        float32(it.Score),
 			IntervalDays: float32(it.Interval),
 		})
 	}
 	sortHistory(h.Items)
 	d.vote(c, h, mode)
 	return cands
-}
-
-// rebuyBoost is the factor by which item j's buy-again score is multiplied
-// for how the item sells now:
-//
-//	exp(g t_j + u log(1 + b_j)) = exp(g t_j) (1 + b_j)^u
-//
-// with g = Params.RebuyTrend and t_j the item's trend (itemStats.trend), and
-// u = Params.RebuyBuyers and b_j the distinct customers who bought j in the
-// last RecentBuyersDays days (itemStats.buyers holds log(1 + b_j)).
-func (d *datasetHistories) rebuyBoost(st *itemStats, j int32) float64 {
-	return math.Exp(d.rebuyTrend*float64(st.trend[j]) + d.rebuyBuyers*float64(st.buyers[j]))
 }
 
 func sortHistory(items []HistItem) {

@@ -73,25 +73,6 @@ type Params struct {
 	// RebuyWeight blends buy-again scores in when purchased items are included.
 	RebuyWeight float64         `json:"rebuy_weight"`
 	BuyAgain    buyagain.Params `json:"buy_again"`
-	// RebuyTrend is g: a buy-again score is multiplied by exp(g t_j), t_j
-	// the item's trend (log of its orders in the last 30 days against a
-	// third of the 90 before, each plus one), so an item the customer
-	// bought that sells more now ranks higher. Chosen on the validation
-	// window of the README (NDCG@10 all 0.430 / 0.432 / 0.433 / 0.435 /
-	// 0.434 / 0.431 / 0.424 at g = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.35 / 0.5).
-	RebuyTrend float64 `json:"rebuy_trend"`
-	// RebuyBuyers is u: a buy-again score is also multiplied by
-	// (1 + b_j)^u, b_j the distinct customers who bought item j in the last
-	// RecentBuyersDays days, so of two items a customer bought alike the one
-	// that many customers are buying now ranks higher (the "quality" part of
-	// the recency-plus-quality model of repeat consumption, Anderson et al.
-	// 2014, measured on recent buyers). Chosen on the validation window of
-	// the README (NDCG@10 all 0.4346 / 0.4361 / 0.4380 / 0.4389 / 0.4387 /
-	// 0.4383 at u = 0 / 0.1 / 0.15 / 0.2 / 0.25 / 0.3, with RebuyTrend 0.2;
-	// with RebuyTrend 0 or 0.1 instead, 0.4339 / 0.4375 at u = 0.2). On an
-	// earlier window (fit before 2011-03-01, scored on March to May) it
-	// also helped: 0.3930 at u = 0 against 0.3981 at u = 0.2.
-	RebuyBuyers float64 `json:"rebuy_buyers"`
 	// TrendingHalfLife (days) decays popularity for the trending list.
 	TrendingHalfLife float64 `json:"trending_half_life_days"`
 }
@@ -108,9 +89,7 @@ func DefaultParams() Params {
 		HistoryHalfLife:  60,
 		HistoryMax:       200,
 		RebuyWeight:      1,
-		BuyAgain:         buyagain.Params{HalfLifeGaps: 8, RepeatPower: 0.5},
-		RebuyTrend:       0.2,
-		RebuyBuyers:      0.2,
+		BuyAgain:         buyagain.Params{HalfLifeGaps: 8, RepeatPower: 0.5, TrendPower: 0.2, BuyersPower: 0.2},
 		TrendingHalfLife: 30,
 	}
 }
@@ -278,7 +257,7 @@ func (m *Recommender) WithPersonal(p Params) (*Recommender, error) {
 	if c.Params.Personal == ModelPopular {
 		c.rr.trending = c.trending().Items
 	}
-	ch := newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr, dh.scorer.Rates())
+	ch := newDatasetHistories(dh.ds, m.AsOf, c.Params, c.personal, c.rr, dh.scorer.Signals().Rates)
 	if dh.cache != nil {
 		ch.cache = newRecordCache(evaluationCacheBytes)
 	}
@@ -297,13 +276,11 @@ func (m *Recommender) WithBlend(historyHalfLife, rebuyWeight float64) *Recommend
 }
 
 // WithParams returns a copy of m with other blend parameters (history
-// weighting, buy-again and its trend and recent-buyers weights), without
-// refitting models (the re-ranker is kept).
+// weighting, buy-again), without refitting models (the re-ranker is kept).
 // m must come from Fit.
 func (m *Recommender) WithParams(p Params) *Recommender {
 	q := m.Params
 	q.HistoryHalfLife, q.RebuyWeight, q.BuyAgain, q.HistoryMax = p.HistoryHalfLife, p.RebuyWeight, p.BuyAgain, p.HistoryMax
-	q.RebuyTrend, q.RebuyBuyers = p.RebuyTrend, p.RebuyBuyers
 	return m.derive(q, m.rr)
 }
 
@@ -313,7 +290,7 @@ func (m *Recommender) derive(p Params, rr reranking) *Recommender {
 	c := &Recommender{AsOf: m.AsOf, Params: p, FellBack: m.FellBack, cat: m.cat,
 		personal: m.personal, similar: m.similar, together: m.together, popular: m.popular, decayed: m.decayed, rr: rr}
 	dm := m.hist.(*datasetHistories)
-	dc := newDatasetHistories(dm.ds, m.AsOf, p, c.personal, rr, dm.scorer.Rates())
+	dc := newDatasetHistories(dm.ds, m.AsOf, p, c.personal, rr, dm.scorer.Signals().Rates)
 	if dm.cache != nil {
 		// A copy for ranking evaluations shares the cache when its
 		// histories are the same (e.g. only the buy-again weight changed).

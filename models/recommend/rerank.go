@@ -65,9 +65,9 @@ type itemStats struct {
 }
 
 // RecentBuyersDays is the window of itemStats.buyers, the item's recent
-// buyers: on the validation window of the README 7 / 14 / 21 / 30 / 60 days
-// gave NDCG@10 all 0.4382 / 0.4389 / 0.4377 / 0.4364 / 0.4355 with
-// RebuyBuyers 0.2 (see Params.RebuyBuyers).
+// buyers (the b_i of models/buyagain): on the validation window of the
+// README 7 / 14 / 21 / 30 / 60 days gave NDCG@10 all 0.4382 / 0.4389 /
+// 0.4377 / 0.4364 / 0.4355 with buyagain.Params.BuyersPower 0.2.
 const RecentBuyersDays = 14
 
 func newItemStats(ds *features.Dataset, asOf time.Time) *itemStats {

@@ -49,9 +49,6 @@ var RerankFeatureNames = []string{
 	"name_affinity",         // idf-weighted share of the item's name words found in the names of the customer's items
 }
 
-// numRerankFeatures is len(RerankFeatureNames).
-const numRerankFeatures = 14
-
 // itemStats are the per-item inputs of the re-ranking features, as of the
 // fit date.
 type itemStats struct {
@@ -266,10 +263,10 @@ func (d *datasetHistories) fillCandidates(v *voteScratch) []Cand {
 // and words as scratch.
 func (d *datasetHistories) rerank(c int32, h *History, cands []Cand, v *voteScratch) []Cand {
 	v.rows, v.words = d.candidateFeatures(v.rows[:0], v.words, c, h, cands)
-	rows := v.rows
+	rows, nf := v.rows, len(RerankFeatureNames)
 	top := float32(0)
 	for k := range cands {
-		p := float32(learn.Sigmoid(d.rr.model.LogOdds(rows[k*numRerankFeatures : (k+1)*numRerankFeatures])))
+		p := float32(learn.Sigmoid(d.rr.model.LogOdds(rows[k*nf : (k+1)*nf])))
 		cands[k].Score = max(p, math.SmallestNonzeroFloat32)
 		top = max(top, cands[k].Score)
 	}

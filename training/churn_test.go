@@ -3,6 +3,7 @@ package training
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/features/synth"
 	"github.com/patron-crm/patron/models/churn"
+	"github.com/patron-crm/patron/training/eval"
 )
 
 // TestChurnOnGeneratedData: on a BG/NBD-like history with real dropout, the
@@ -62,6 +64,56 @@ func TestChurnRefusesCensoredWindows(t *testing.T) {
 	_, _, err = trainChurn(ds, cfg.End.AddDate(0, 3, 0), 90, 1, churn.DefaultThresholds, nil, discard{})
 	if !errors.Is(err, churn.ErrNoModel) || !strings.Contains(err.Error(), "after the last order") {
 		t.Fatalf("as-of after the data: %v", err)
+	}
+}
+
+// TestCrossValidatedCeiling: the ceiling scores each customer with a model
+// that never saw them. On labels unrelated to the features an in-sample fit
+// still ranks them (it memorises the noise), the cross-validated one must
+// not; on labels that follow a feature both rank them well.
+func TestCrossValidatedCeiling(t *testing.T) {
+	const n, d = 300, 40
+	for _, tc := range []struct {
+		name         string
+		signal       float64 // weight of feature 0 in the labels
+		minIn, minCV float64
+		maxCV        float64
+	}{
+		{"noise", 0, 0.65, 0, 0.60},
+		{"signal", 3, 0.85, 0.85, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 8))
+			w := churnWindow{f: &features.ChurnFeatures{Names: make([]string, d)}}
+			for i := range n {
+				w.f.Customers = append(w.f.Customers, int32(i))
+				for range d {
+					w.f.X = append(w.f.X, rng.NormFloat64())
+				}
+				y := 0.0
+				if tc.signal*w.f.X[i*d]+rng.NormFloat64() > 0 {
+					y = 1
+				}
+				w.y = append(w.y, y)
+			}
+			cv, err := crossValidated(w, 1e-3, 5, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := churn.FitLogistic(w.f.X, n, d, w.y, 1e-3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make([]float64, n)
+			for i := range in {
+				in[i] = m.LogOdds(w.f.X[i*d : (i+1)*d])
+			}
+			inAUC := eval.EvaluateBinary("", in, w.y).ROCAUC
+			if inAUC < tc.minIn || cv.ROCAUC < tc.minCV || cv.ROCAUC > tc.maxCV || cv.N != n {
+				t.Fatalf("in-sample ROC AUC %.3f (want >= %.2f), cross-validated %.3f over %d (want %.2f-%.2f over %d)",
+					inAUC, tc.minIn, cv.ROCAUC, cv.N, tc.minCV, tc.maxCV, n)
+			}
+		})
 	}
 }
 

@@ -174,7 +174,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("eval report: %+v", ev)
 	}
 	out, _, err = runCLI(t, "", "eval", "--orders", orders, "--cutoff", "2025-09-01")
-	if err != nil || !strings.Contains(out, "NDCG@10") || !strings.Contains(out, "item-knn") || !strings.Contains(out, "naive constant rate") {
+	if err != nil || !strings.Contains(out, "NDCG@10") || !strings.Contains(out, "item-knn") || !strings.Contains(out, "naive constant rate") || !strings.Contains(out, "ceiling, not a forecast") {
 		t.Fatalf("eval table: %v\n%s", err, out)
 	}
 	if _, _, err := runCLI(t, "", "eval", "--orders", orders); err == nil || !strings.Contains(err.Error(), "--cutoff") {

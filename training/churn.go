@@ -155,8 +155,10 @@ type ChurnEvaluation struct {
 	// It says how well the features can rank and calibrate churn in that
 	// window at best, with its season known, so a gap between it and the
 	// models is the cost of forecasting, and a target above it needs more
-	// information than the features hold.
-	Ceiling eval.BinaryReport `json:"ceiling"`
+	// information than the features hold. Nil when it could not be fitted
+	// (CeilingSkipped says why); the evaluation stands without it.
+	Ceiling        *eval.BinaryReport `json:"ceiling,omitempty"`
+	CeilingSkipped string             `json:"ceiling_skipped,omitempty"`
 }
 
 // CeilingFolds is the number of cross-validation folds of the ceiling.
@@ -284,8 +286,11 @@ func EvaluateChurn(ds *features.Dataset, asOf, end time.Time, horizon int, seed 
 	}
 	for _, m := range models {
 		if m.lambda > 0 {
-			if ev.Ceiling, err = crossValidated(test.sample(MaxCeilingRows, seed+3), m.lambda, CeilingFolds, seed); err != nil {
-				return ev, err
+			c, err := crossValidated(test.sample(MaxCeilingRows, seed+3), m.lambda, CeilingFolds, seed)
+			if err != nil {
+				ev.CeilingSkipped = err.Error()
+			} else {
+				ev.Ceiling = &c
 			}
 		}
 	}
@@ -318,7 +323,7 @@ func crossValidated(w churnWindow, lambda float64, k int, seed uint64) (eval.Bin
 	for i, c := range w.f.Customers {
 		fold[i] = int(customerHash(seed, c) % uint64(k))
 	}
-	p := make([]float64, n)
+	p, row := make([]float64, n), make([]float64, d)
 	var x, y []float64
 	for f := range k {
 		x, y = x[:0], y[:0]
@@ -336,7 +341,6 @@ func crossValidated(w churnWindow, lambda float64, k int, seed uint64) (eval.Bin
 		if err != nil {
 			return eval.BinaryReport{}, fmt.Errorf("churn ceiling fold %d: %w", f, err)
 		}
-		row := make([]float64, d)
 		for i := range n {
 			if fold[i] == f {
 				p[i] = m.Predict(std.TransformRow(row, w.f.X[i*d:(i+1)*d]))

@@ -175,7 +175,10 @@ func writeChurnEvaluation(w io.Writer, ev training.ChurnEvaluation) {
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%s\t%.3f\t%.3f\t%s\t%.2f\t\n", r.Name, r.N, r.BaseRate, mean, r.ROCAUC, r.PRAUC, brier, r.LiftTop10)
 	}
 	tw.Flush()
-	if c := ev.Ceiling; c.N > 0 {
+	if ev.CeilingSkipped != "" {
+		fmt.Fprintf(w, "\nceiling not computed: %s\n", ev.CeilingSkipped)
+	}
+	if c := ev.Ceiling; c != nil {
 		fmt.Fprintf(w, "\nceiling, not a forecast: %s, %d customers: ROC AUC %.4f, Brier %.4f, lift@10%% %.2f\n(the best these features rank and calibrate this window with its own labels known)\n",
 			c.Name, c.N, c.ROCAUC, c.Brier, c.LiftTop10)
 	}

@@ -5,14 +5,16 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"github.com/patron-crm/patron/internal/hash"
 	"io"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/patron-crm/patron/internal/hash"
 )
 
 // maxIDBytes bounds ids: longer ones are rejected, not truncated.
@@ -499,6 +501,15 @@ func (b *builder) id(v []byte, col Column, emptyReason string, raw []byte, line 
 		v = v[:n]
 	}
 	return v, true
+}
+
+// NormaliseID returns id as the reader keeps it: trimmed, and an integer
+// written as a float ("17850.0") without its ".0". An id that comes from
+// outside a Dataset (a forget request, a field of a raw order line) goes
+// through it to name the same customer as the orders do.
+func NormaliseID(id string) string {
+	id = strings.TrimSpace(id)
+	return id[:normalisedLen([]byte(id))]
 }
 
 // normalisedLen returns the length of v without a ".0" suffix when v is an

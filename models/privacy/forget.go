@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patron-crm/patron/features"
 	"github.com/patron-crm/patron/internal/filelock"
 	"github.com/patron-crm/patron/models/churn"
 	"github.com/patron-crm/patron/models/profiles"
@@ -80,8 +81,10 @@ func Forget(reg *registry.Registry, ids []string, who string) (Result, error) {
 	if len(ids) == 0 {
 		return Result{}, errors.New("forget: no customer ids")
 	}
+	// The reader keeps "17850.0" as "17850": forget the id the orders name.
+	ids = slices.Clone(ids)
 	for i, id := range ids {
-		if id == "" {
+		if ids[i] = features.NormaliseID(id); ids[i] == "" {
 			return Result{}, fmt.Errorf("forget: customer id %d of %d is empty", i+1, len(ids))
 		}
 	}
@@ -279,7 +282,8 @@ func scrubIngest(raw json.RawMessage, ids []string) (json.RawMessage, bool) {
 }
 
 // mentions reports whether one of ids is a field of s: a run of s between
-// the separators of order lines and messages (, ; tab | space quotes = :).
+// the separators of order lines and messages (, ; tab | space quotes = :),
+// normalised as the reader normalises ids (so "17850.0" names 17850).
 // Matching whole fields keeps a short id such as "1" from matching every line
 // with a 1 in it; an id that itself holds a separator is looked for as a
 // substring.
@@ -295,6 +299,9 @@ func mentions(s string, ids []string) bool {
 		}
 		if fields == nil {
 			fields = strings.FieldsFunc(s, isSep)
+			for i, f := range fields {
+				fields[i] = features.NormaliseID(f)
+			}
 		}
 		if slices.Contains(fields, id) {
 			return true

@@ -117,19 +117,22 @@ func TestLoad(t *testing.T) {
 func TestScrubIngest(t *testing.T) {
 	sum := `{"lines":9,"reasons":[{"reason":"duplicate","count":3,"examples":[` +
 		`{"line":2,"detail":"same as line 1","text":"o1,c1,i1"},{"line":5,"detail":"same as line 4","text":"o2,c2,i1"}]},` +
-		`{"reason":"order_customer_conflict","count":1,"examples":[{"line":7,"detail":"order o3 belongs to c1, this line to c3","text":"o3,c3,i2"}]}]}`
+		`{"reason":"order_customer_conflict","count":1,"examples":[{"line":7,"detail":"order o3 belongs to c1, this line to c3","text":"o3,c3,i2"}]},` +
+		`{"reason":"bad_quantity","count":1,"examples":[{"line":8,"detail":"quantity x","text":"o4,17850.0,i3,x"}]}]}`
 	tests := []struct {
 		name        string
 		ids         []string
 		wantChanged bool
 		wantLines   []float64
 	}{
-		{"text", []string{"c2"}, true, []float64{2, 7}},
-		{"detail", []string{"c1"}, true, []float64{5}},
-		{"absent", []string{"c9"}, false, []float64{2, 5, 7}},
+		{"text", []string{"c2"}, true, []float64{2, 7, 8}},
+		{"detail", []string{"c1"}, true, []float64{5, 8}},
+		{"absent", []string{"c9"}, false, []float64{2, 5, 7, 8}},
 		// "i" is in i1, i2, line and this, but no example has it as a field.
-		{"short id inside other words", []string{"i"}, false, []float64{2, 5, 7}},
-		{"id with a separator", []string{"c3,i2"}, true, []float64{2, 5}},
+		{"short id inside other words", []string{"i"}, false, []float64{2, 5, 7, 8}},
+		{"id with a separator", []string{"c3,i2"}, true, []float64{2, 5, 8}},
+		// The reader keeps the customer of "17850.0" as 17850.
+		{"id written as a float", []string{"17850"}, true, []float64{2, 5, 7}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

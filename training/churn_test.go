@@ -117,6 +117,20 @@ func TestCrossValidatedCeiling(t *testing.T) {
 	}
 }
 
+// TestCrossValidatedCeilingNeedsBothClasses: a window where no one (or
+// everyone) churned has no ceiling to report, and says so.
+func TestCrossValidatedCeilingNeedsBothClasses(t *testing.T) {
+	w := churnWindow{f: &features.ChurnFeatures{Names: []string{"a"}}}
+	for i := range 50 {
+		w.f.Customers = append(w.f.Customers, int32(i))
+		w.f.X = append(w.f.X, float64(i))
+		w.y = append(w.y, 1)
+	}
+	if _, err := crossValidated(w, 1e-3, 5, 1); err == nil || !strings.Contains(err.Error(), "too few of each") {
+		t.Fatalf("all churned: %v", err)
+	}
+}
+
 type discard struct{}
 
 func (discard) Put(string, []byte, []byte) error { return nil }

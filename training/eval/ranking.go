@@ -22,13 +22,13 @@
 package eval
 
 import (
-	"cmp"
-	"github.com/patron-crm/patron/internal/hash"
 	"math"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/patron-crm/patron/internal/hash"
 
 	"github.com/patron-crm/patron/features"
 )
@@ -273,20 +273,7 @@ func (s *RankSplit) Sample(n int, seed uint64) *RankSplit {
 	if n <= 0 || len(s.Customers) <= n {
 		return s
 	}
-	type pick struct {
-		h uint64
-		k int
-	}
-	picks := make([]pick, len(s.Customers))
-	for k, c := range s.Customers {
-		picks[k] = pick{hash.Mix64(seed ^ uint64(c)*0x9e3779b97f4a7c15), k}
-	}
-	slices.SortFunc(picks, func(a, b pick) int { return cmp.Compare(a.h, b.h) })
-	keep := make([]int, n)
-	for i := range keep {
-		keep[i] = picks[i].k
-	}
-	slices.Sort(keep) // customers stay in increasing order
+	keep := hash.Sample(s.Customers, n, seed) // customers stay in increasing order
 	return s.subset(keep)
 }
 
@@ -295,7 +282,7 @@ func (s *RankSplit) Sample(n int, seed uint64) *RankSplit {
 func (s *RankSplit) Halves(seed uint64) (a, b *RankSplit) {
 	var ka, kb []int
 	for k, c := range s.Customers {
-		if hash.Mix64(seed^uint64(c)*0x9e3779b97f4a7c15)&1 == 0 {
+		if hash.ID(seed, c)&1 == 0 {
 			ka = append(ka, k)
 		} else {
 			kb = append(kb, k)

@@ -269,7 +269,10 @@ func EvaluateRecs(ds *features.Dataset, valCut, cutoff, end time.Time) (RecsEval
 	}
 	split := eval.NewRankSplit(full, cutoff, time.Time{})
 	start := time.Now()
-	m, err := startRecsFit(split.Train, cutoff, recommend.DefaultParams(), true).finish(ch)
+	// Fitted with the chosen parameters (nothing runs beside it here, so
+	// fitting the defaults and adapting them would fit a personal model the
+	// search did not choose).
+	m, err := startRecsFit(split.Train, cutoff, ch.Params, true).finish(ch)
 	if err != nil {
 		return ev, err
 	}

@@ -171,9 +171,11 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	if valDays <= 0 {
 		valDays = DefaultValidationDays
 	}
-	// The models are fitted on all orders while the search runs.
-	pending := startRecsFit(ds, asOf, recommend.DefaultParams(), false)
-	choice, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, recommend.DefaultParams())
+	// The models are fitted on all orders while the search runs, with the
+	// parameters it starts from (finish adapts them to its choice).
+	base := recommend.DefaultParams()
+	pending := startRecsFit(ds, asOf, base, false)
+	choice, err := chooseRecs(ds, asOf.AddDate(0, 0, -valDays), asOf, base)
 	if err != nil {
 		pending.wait()
 		return res, err

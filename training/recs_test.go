@@ -36,14 +36,25 @@ func recsTables(t *testing.T, m *recommend.Recommender) []byte {
 		t.Fatal(err)
 	}
 	defer bundle.Close()
+	return BundleTables(t, bundle)
+}
+
+// BundleTables returns every row of every table of b, table by table, for
+// comparing two bundles byte for byte. It is exported to the training_test
+// package's tests too.
+func BundleTables(t testing.TB, b *registry.Bundle) []byte {
+	t.Helper()
 	var out bytes.Buffer
-	for _, tb := range bundle.Manifest().Tables {
-		bundle.Scan(tb.Name, func(k, v []byte) error {
+	for _, tb := range b.Manifest().Tables {
+		err := b.Scan(tb.Name, func(k, v []byte) error {
 			out.WriteString(tb.Name)
 			out.Write(k)
 			out.Write(v)
 			return nil
 		})
+		if err != nil {
+			t.Fatalf("read table %s: %v", tb.Name, err)
+		}
 	}
 	return out.Bytes()
 }

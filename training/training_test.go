@@ -174,17 +174,7 @@ func TestTrainDeterministic(t *testing.T) {
 	dump := func() []byte {
 		dir := t.TempDir()
 		train(t, dir, time.Time{}, 7)
-		b := openActive(t, dir)
-		var out bytes.Buffer
-		for _, tinfo := range b.Manifest().Tables {
-			b.Scan(tinfo.Name, func(k, v []byte) error {
-				out.WriteString(tinfo.Name)
-				out.Write(k)
-				out.Write(v)
-				return nil
-			})
-		}
-		return out.Bytes()
+		return training.BundleTables(t, openActive(t, dir))
 	}
 	a, b := dump(), dump()
 	if len(a) == 0 || !bytes.Equal(a, b) {

@@ -281,7 +281,7 @@ func Train(ctx context.Context, reg *registry.Registry, cfg Config) (Result, err
 	say("publishing bundle")
 	// Customers forgotten while this run trained leave its bundle before
 	// it is active (see privacy.PublishTrained).
-	m, err = privacy.PublishTrained(reg, b, !cfg.NoActivate, suppressed, slices.Values(ds.Customers.Names()))
+	m, err = privacy.PublishTrained(reg, b, !cfg.NoActivate, slices.Values(ds.Customers.Names()))
 	if err != nil {
 		return res, err
 	}

@@ -8,24 +8,29 @@ import (
 	"github.com/patron-crm/patron/models/registry"
 )
 
-// PublishTrained publishes b, a bundle a training run built from order
-// lines read while the suppression list read was in force, so that a
-// customer forgotten while the run trained does not come back with it.
+// PublishTrained publishes b, a bundle a training run built from the
+// customers it read, so that a customer forgotten while the run trained
+// does not come back with it.
 //
-// Training reads the list when it starts; a forget during a long run adds
-// the customer to the list and cleans the bundles that exist, but the
-// run's own bundle still holds their rows. So PublishTrained takes
-// forget.lock (no forget runs between its check and the publish; one
-// that starts later finds the new bundle and cleans it as usual), loads
-// the list again and looks for customers on it but not on read among
+// Training reads the list when it starts and drops its customers' lines;
+// a forget during a long run adds the customer to the list and cleans the
+// bundles that exist, but the run's own bundle still holds their rows. So
+// PublishTrained takes forget.lock (no forget runs between its check and
+// the publish; one that starts later finds the new bundle and cleans it as
+// usual), loads the list again and looks for customers on it among
 // customers (the ids the run read). With none, b is published as it is.
 // Otherwise b is published inactive, rewritten in place without those
-// customers' rows (as Forget rewrites a retained bundle), audited (one
+// customers' rows by a copy (as Forget rewrites a retained bundle; a copy
+// leaves no trace of the rows in the database's files, where deleting them
+// from b would leave the old values until a compaction), audited (one
 // record per customer, who "train") and then activated when activate is
 // set. If the rewrite fails, the bundle is deleted rather than left with
-// their rows. The run's aggregates (item statistics, neighbour lists) still
-// hold their share until the next training.
-func PublishTrained(reg *registry.Registry, b *registry.Builder, activate bool, read *List, customers iter.Seq[string]) (registry.Manifest, error) {
+// their rows; if the process dies between the publish and the rewrite, the
+// inactive bundle keeps them until the customers are forgotten again
+// (`patron customers forget` cleans every bundle). The run's aggregates
+// (item statistics, neighbour lists) still hold their share until the next
+// training.
+func PublishTrained(reg *registry.Registry, b *registry.Builder, activate bool, customers iter.Seq[string]) (registry.Manifest, error) {
 	dir := reg.Dir()
 	unlock, err := lockForget(dir)
 	if err != nil {
@@ -38,7 +43,7 @@ func PublishTrained(reg *registry.Registry, b *registry.Builder, activate bool, 
 		b.Abort()
 		return registry.Manifest{}, fmt.Errorf("publish: %w (the list of forgotten customers; restore it and train again)", err)
 	}
-	ids := forgottenSince(read, now, customers)
+	ids := onList(now, customers)
 	if len(ids) == 0 {
 		return b.Publish(activate)
 	}
@@ -60,36 +65,27 @@ func PublishTrained(reg *registry.Registry, b *registry.Builder, activate bool, 
 		aerr := appendAudit(dir, auditRecords(&res, "train", err))
 		return registry.Manifest{}, errors.Join(fmt.Errorf("publish: %d customers were forgotten while this run trained, and removing their rows from its bundle %d failed, so it was deleted: %w (train again)", len(ids), m.Version, err), aerr)
 	}
-	if activate {
-		if err := reg.Activate(m.Version); err != nil {
-			return registry.Manifest{}, err
-		}
-	}
-	m, err = reg.Manifest(m.Version)
-	if err != nil {
-		return m, err
-	}
+	// The rows are gone: record it before anything else can fail.
 	if err := appendAudit(dir, auditRecords(&res, "train", nil)); err != nil {
 		return m, fmt.Errorf("publish: bundle %d was published without %d customers forgotten while it trained, but the audit log could not record it: %w", m.Version, len(ids), err)
 	}
-	return m, nil
-}
-
-// forgottenSince returns the ids among customers that are on now but not
-// on read, in the order customers yields them.
-func forgottenSince(read, now *List, customers iter.Seq[string]) []string {
-	fresh := 0
-	for h := range now.Hashes() {
-		if !read.ContainsHash(h) {
-			fresh++
+	if activate {
+		if err := reg.Activate(m.Version); err != nil {
+			return m, fmt.Errorf("publish: bundle %d was published without %d customers forgotten while it trained, but activating it failed: %w (activate it with `patron models activate %d`)", m.Version, len(ids), err, m.Version)
 		}
 	}
-	if fresh == 0 {
+	return reg.Manifest(m.Version)
+}
+
+// onList returns the ids among customers that are on list, in the order
+// customers yields them.
+func onList(list *List, customers iter.Seq[string]) []string {
+	if list.Len() == 0 {
 		return nil
 	}
 	var ids []string
 	for id := range customers {
-		if h := HashID(id); now.ContainsHash(h) && !read.ContainsHash(h) {
+		if list.Contains(id) {
 			ids = append(ids, id)
 		}
 	}

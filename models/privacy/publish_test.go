@@ -18,13 +18,15 @@ func TestPublishTrained(t *testing.T) {
 		name     string
 		forget   []string // forgotten while the bundle was built
 		activate bool
-		keep     int // bundles the registry keeps (0: its default)
+		keep     int      // bundles the registry keeps (0: its default)
+		listed   []string // on the list before the run, but read all the same (a caller's own line filter)
 	}{
-		{"no forget", nil, true, 0},
-		{"forget during the run", []string{"c1"}, true, 0},
-		{"forget during the run, keep 1", []string{"c1"}, true, 1},
-		{"forget during the run, not activated", []string{"c1"}, false, 0},
-		{"forget of a customer the run did not read", []string{"c9"}, true, 0},
+		{"no forget", nil, true, 0, nil},
+		{"forget during the run", []string{"c1"}, true, 0, nil},
+		{"forget during the run, keep 1", []string{"c1"}, true, 1, nil},
+		{"forget during the run, not activated", []string{"c1"}, false, 0, nil},
+		{"forget of a customer the run did not read", []string{"c9"}, true, 0, nil},
+		{"listed before the run, read all the same", nil, true, 0, []string{"c1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -33,9 +35,10 @@ func TestPublishTrained(t *testing.T) {
 				t.Fatal(err)
 			}
 			publishBundle(t, reg, []string{"c1", "c2"}, true)
-			read, err := Load(dir) // the run starts
-			if err != nil {
-				t.Fatal(err)
+			if tc.listed != nil {
+				if _, err := Forget(reg, tc.listed, "cli:tester"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			b := buildBundle(t, reg, []string{"c1", "c2"})
 			if tc.forget != nil {
@@ -49,11 +52,11 @@ func TestPublishTrained(t *testing.T) {
 				return strings.Split(strings.TrimSpace(string(raw)), "\n")
 			}
 			logged := len(audit())
-			m, err := PublishTrained(reg, b, tc.activate, read, slices.Values([]string{"c1", "c2"}))
+			m, err := PublishTrained(reg, b, tc.activate, slices.Values([]string{"c1", "c2"}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			removed := slices.Contains(tc.forget, "c1")
+			removed := slices.Contains(tc.forget, "c1") || slices.Contains(tc.listed, "c1")
 			wantC1 := len(CustomerTables)
 			if removed {
 				wantC1 = 0

@@ -113,14 +113,38 @@ func partitionOrdered[T cmp.Ordered](s []T, lo, hi int) int {
 
 // ScoreKey packs a score and an id into one key for SelectOrdered: keys
 // sort ascending as the scores sort descending, and equal scores go by
-// ascending id. The score must be positive (not 0, negative or NaN, which
-// would sort wrongly): the bits of a positive float grow with it, so their
-// complement falls.
+// ascending id. Any score may be packed: the float's bits are mapped to an
+// unsigned order (a negative float's bits complemented, a positive one's
+// sign bit set) whose complement falls as the score grows, and NaN is put
+// after every number, so it is never selected first.
 func ScoreKey(score float32, id int32) uint64 {
-	return uint64(^math.Float32bits(score))<<32 | uint64(uint32(id))
+	return uint64(^orderedBits(score))<<32 | uint64(uint32(id))
+}
+
+// orderedBits maps a float32 to bits that compare as unsigned integers in
+// the order of the floats (-Inf lowest, +Inf highest); NaN is 0, below all.
+func orderedBits(f float32) uint32 {
+	b := math.Float32bits(f)
+	switch {
+	case f != f:
+		return 0
+	case b>>31 != 0:
+		return ^b
+	default:
+		return b | 1<<31
+	}
 }
 
 // FromKey unpacks a ScoreKey.
 func FromKey(key uint64) (score float32, id int32) {
-	return math.Float32frombits(^uint32(key >> 32)), int32(uint32(key))
+	b := ^uint32(key >> 32)
+	switch {
+	case b == 0:
+		score = float32(math.NaN())
+	case b>>31 != 0:
+		score = math.Float32frombits(b &^ (1 << 31))
+	default:
+		score = math.Float32frombits(^b)
+	}
+	return score, int32(uint32(key))
 }

@@ -55,22 +55,28 @@ func TestSelectOrderedMatchesSort(t *testing.T) {
 	}
 }
 
-// TestScoreKey checks that keys sort as scores descending, then ids
-// ascending, and unpack to what was packed.
+// TestScoreKey checks that keys sort as scores descending (infinities,
+// zero and negative scores included, NaN last), then ids ascending, and
+// unpack to what was packed.
 func TestScoreKey(t *testing.T) {
 	type sc struct {
 		score float32
 		id    int32
 	}
-	in := []sc{{2, 7}, {math.SmallestNonzeroFloat32, 1}, {0.5, 3}, {2, 1}, {math.MaxFloat32, 1 << 30}, {0.5, 0}}
-	want := []sc{{math.MaxFloat32, 1 << 30}, {2, 1}, {2, 7}, {0.5, 0}, {0.5, 3}, {math.SmallestNonzeroFloat32, 1}}
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	in := []sc{{2, 7}, {nan, 2}, {math.SmallestNonzeroFloat32, 1}, {-1, 4}, {0.5, 3}, {0, 5}, {2, 1}, {-inf, 6},
+		{math.MaxFloat32, 1 << 30}, {inf, 8}, {0.5, 0}, {-math.SmallestNonzeroFloat32, 9}}
+	want := []sc{{inf, 8}, {math.MaxFloat32, 1 << 30}, {2, 1}, {2, 7}, {0.5, 0}, {0.5, 3}, {math.SmallestNonzeroFloat32, 1},
+		{0, 5}, {-math.SmallestNonzeroFloat32, 9}, {-1, 4}, {-inf, 6}, {nan, 2}}
 	var keys []uint64
 	for _, c := range in {
 		keys = append(keys, ScoreKey(c.score, c.id))
 	}
 	slices.Sort(keys)
 	for k, key := range keys {
-		if s, id := FromKey(key); s != want[k].score || id != want[k].id {
+		s, id := FromKey(key)
+		same := s == want[k].score || (s != s && want[k].score != want[k].score)
+		if !same || id != want[k].id {
 			t.Errorf("position %d: got (%v, %d), want %+v", k, s, id, want[k])
 		}
 	}

@@ -96,7 +96,7 @@ func (d *datasetHistories) sameHistories(e *datasetHistories) bool {
 }
 
 // newDatasetHistories returns the histories of ds as of asOf; repeat are
-// buyagain.RepeatRates(ds, asOf), shared by the copies of a fit (nil: the
+// buyagain.RepeatRates(ds), shared by the copies of a fit (nil: the
 // scorer computes them if it needs them).
 func newDatasetHistories(ds *features.Dataset, asOf time.Time, p Params, personal *itemsim.Neighbours, rr reranking, repeat []float64) *datasetHistories {
 	sig := buyagain.Signals{Rates: repeat, Trend: rr.items.trend, LogBuyers: rr.items.buyers}
@@ -174,7 +174,7 @@ func (d *datasetHistories) vote(c int32, h *History, mode voteMode) {
 	h.CF, v.keys = h.CF[:0], v.keys[:0]
 	for _, j := range v.touched {
 		sl := &v.slots[j]
-		if sl.acc <= 0 {
+		if !(sl.acc > 0) { // NaN too
 			continue
 		}
 		score := sl.acc / top

@@ -13,8 +13,8 @@
 // an occasional buyer's), and due(c, i) favours an item whose own repurchase
 // interval (the mean gap between c's orders of i, when bought at least twice)
 // has elapsed: due = 1 + d * min(1, (T - t_ci) / interval), so an item just
-// bought ranks below one that is due. With RepeatPower b > 0 the score is
-// also multiplied by r_i^b, where r_i is the share of item i's buyers who
+// bought ranks below one that is due. With RepeatPower ρ > 0 the score is
+// also multiplied by r_i^ρ, where r_i is the share of item i's buyers who
 // bought it in more than one order (shrunk toward the share over all items
 // by a Beta prior worth RepeatPrior buyers): a consumable its buyers keep
 // reordering outranks a one-off purchase bought as often by this customer.
@@ -24,10 +24,11 @@
 // lately, so of two items a customer bought alike the one that sells more
 // now, and to more people, comes first (the "quality" half of Anderson et
 // al.'s recency-plus-quality model). The caller measures t_i and b_i
-// (Signals). The shape follows the repeat-consumption models of Anderson et al. 2014
-// ("The dynamics of repeat consumption") and Bhagat et al. 2018 ("Buy it
-// again: modeling repeat purchase recommendations", whose per-item repeat
-// probability r_i is), simplified to a few parameters tuned by validation.
+// (Signals). The shape follows the repeat-consumption models of Anderson et
+// al. 2014 ("The dynamics of repeat consumption") and Bhagat et al. 2018
+// ("Buy it again: modeling repeat purchase recommendations", where the
+// per-item repeat probability r_i comes from), simplified to a few
+// parameters tuned by validation.
 package buyagain
 
 import (
@@ -48,7 +49,8 @@ type Params struct {
 	// DueWeight is d (0, the default, ignores repurchase intervals; on the
 	// Online Retail validation window 0.25 / 0.5 / 1 scored lower than 0).
 	DueWeight float64
-	// RepeatPower is b, the weight of the item's repeat rate r_i (0: none).
+	// RepeatPower is ρ, the weight of the item's repeat rate r_i (0 or
+	// less: none, since a rate of 0 to a negative power is infinite).
 	RepeatPower float64
 	// TrendPower is g, the weight of the item's trend t_i (0: none). On the
 	// Online Retail validation window of the README, NDCG@10 of
@@ -65,8 +67,8 @@ type Params struct {
 // parameters, so scorers that differ only in those share them. Each is
 // indexed by item; nil leaves its factor out.
 type Signals struct {
-	// Rates are RepeatRates(ds, asOf); nil computes them when RepeatPower
-	// needs them.
+	// Rates are RepeatRates(ds); nil computes them when RepeatPower needs
+	// them.
 	Rates []float64
 	// Trend is t_i, and LogBuyers is log(1 + b_i).
 	Trend, LogBuyers []float32
@@ -119,7 +121,7 @@ type Scorer struct {
 func New(ds *features.Dataset, asOf time.Time, p Params, sig Signals) *Scorer {
 	s := &Scorer{ds: ds, asOf: asOf.Unix(), p: p.withDefaults(), sig: sig}
 	if s.p.RepeatPower > 0 && s.sig.Rates == nil {
-		s.sig.Rates = RepeatRates(ds, asOf)
+		s.sig.Rates = RepeatRates(ds)
 	}
 	// The item factors, once per item rather than per customer and item.
 	n := ds.Items.Len()
@@ -150,46 +152,30 @@ func New(ds *features.Dataset, asOf time.Time, p Params, sig Signals) *Scorer {
 // it computed.
 func (s *Scorer) Signals() Signals { return s.sig }
 
-// RepeatRates returns, per item of ds, the share of its buyers before asOf
-// who bought it in more than one order, shrunk toward the share over all
-// items: (repeaters_i + RepeatPrior * r) / (buyers_i + RepeatPrior).
-func RepeatRates(ds *features.Dataset, asOf time.Time) []float64 {
+// RepeatRates returns, per item of ds, the share of its buyers who bought
+// it in more than one order, shrunk toward the share over all items:
+//
+//	r_i = (repeaters_i + RepeatPrior * r) / (buyers_i + RepeatPrior)
+//	r   = (all repeaters + 1) / (all buyers + 2)
+//
+// (r by Laplace's rule, so a shop where no one has bought anything twice
+// yet gives every item a small rate, not 0, which would zero every score).
+// Like Customer, it reads every order of ds: ds holds the orders before
+// the as-of date. The counts come from ds.CustomerItems, whose values are
+// the customer's orders holding the item.
+func RepeatRates(ds *features.Dataset) []float64 {
 	n := ds.Items.Len()
-	at := asOf.Unix()
 	buyers, repeaters := make([]float64, n), make([]float64, n)
-	count := make([]int32, n)
-	var touched []int32
-	for c := range ds.Customers.Len() {
-		touched = touched[:0]
-		for _, o := range ds.CustomerOrders.Of(c) {
-			if ds.Orders[o].Time >= at {
-				continue
-			}
-			items, _ := ds.OrderItems.Row(int(o))
-			for _, i := range items {
-				if count[i] == 0 {
-					touched = append(touched, i)
-				}
-				count[i]++
-			}
-		}
-		for _, i := range touched {
-			buyers[i]++
-			if count[i] > 1 {
-				repeaters[i]++
-			}
-			count[i] = 0
-		}
-	}
 	var allBuyers, allRepeaters float64
-	for i := range n {
-		allBuyers += buyers[i]
-		allRepeaters += repeaters[i]
+	for k, i := range ds.CustomerItems.Idx {
+		buyers[i]++
+		allBuyers++
+		if ds.CustomerItems.Val[k] > 1 {
+			repeaters[i]++
+			allRepeaters++
+		}
 	}
-	prior := 0.0
-	if allBuyers > 0 {
-		prior = allRepeaters / allBuyers
-	}
+	prior := (allRepeaters + 1) / (allBuyers + 2)
 	rates := make([]float64, n)
 	for i := range n {
 		rates[i] = (repeaters[i] + RepeatPrior*prior) / (buyers[i] + RepeatPrior)

@@ -55,9 +55,6 @@ o6,c,C1,1,1,2024-01-25
 	}
 }
 
-// TestRepeatRates: an item's repeat rate is the share of its buyers who
-// bought it in more than one order, shrunk toward the share over all items;
-// with RepeatPower b the score is multiplied by rate^b.
 // repeatShop: x buys tea twice and a cup once, y tea and a cup once each
 // before 2024-02-01 (tea: 1 repeater of 2 buyers; over all items: 1 of 4
 // (item, buyer) pairs), and y a cup again after it.
@@ -78,12 +75,17 @@ o4,y,cup,1,1,2024-03-01
 	return ds, time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
 }
 
+// TestRepeatRates: an item's repeat rate is the share of its buyers who
+// bought it in more than one order, shrunk toward the share over all items
+// (Laplace's rule), so a shop with no repeat buyer yet still gives rates
+// above 0.
 func TestRepeatRates(t *testing.T) {
 	ds, asOf := repeatShop(t)
-	rates := RepeatRates(ds, asOf) // the order after the as-of date does not count
+	ds = ds.Before(asOf) // the order after the as-of date does not count
+	rates := RepeatRates(ds)
 	tea, _ := ds.Items.Index("tea")
 	cup, _ := ds.Items.Index("cup")
-	prior := 1.0 / 4
+	prior := (1.0 + 1) / (4 + 2)
 	wantTea := (1 + RepeatPrior*prior) / (2 + RepeatPrior)
 	wantCup := (0 + RepeatPrior*prior) / (2 + RepeatPrior)
 	if math.Abs(rates[tea]-wantTea) > 1e-12 || math.Abs(rates[cup]-wantCup) > 1e-12 {
@@ -92,14 +94,20 @@ func TestRepeatRates(t *testing.T) {
 	if s := New(ds, asOf, Params{RepeatPower: 1}, Signals{}); len(s.Signals().Rates) != ds.Items.Len() {
 		t.Error("New did not compute the rates it needs")
 	}
+	// By 2024-01-03 x and y have one order each: no repeater anywhere.
+	first := RepeatRates(ds.Before(time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC)))
+	if want := RepeatPrior * (1.0 / 6) / (2 + RepeatPrior); math.Abs(first[tea]-want) > 1e-12 || first[tea] != first[cup] {
+		t.Errorf("no repeaters: rates tea %v cup %v, want %v", first[tea], first[cup], want)
+	}
 }
 
 // TestItemFactors: each item's score is the plain score times
-// r_i^b exp(g t_i) (1 + b_i)^u, for the signals given; a factor whose
+// r_i^ρ exp(g t_i) (1 + b_i)^u, for the signals given; a factor whose
 // signal is missing is 1.
 func TestItemFactors(t *testing.T) {
 	ds, asOf := repeatShop(t)
-	rates := RepeatRates(ds, asOf)
+	ds = ds.Before(asOf)
+	rates := RepeatRates(ds)
 	tea, _ := ds.Items.Index("tea")
 	cup, _ := ds.Items.Index("cup")
 	trend := make([]float32, ds.Items.Len())

@@ -81,7 +81,7 @@ func TestBuyAgainItemSignals(t *testing.T) {
 	bare := p
 	bare.RepeatPower, bare.TrendPower, bare.BuyersPower = 0, 0, 0
 	plain, got := rebuy(bare), rebuy(p)
-	rates := buyagain.RepeatRates(ds, asOf)
+	rates := buyagain.RepeatRates(ds.Before(asOf))
 	for j, w := range wants {
 		factor := math.Pow(rates[j], p.RepeatPower) * math.Exp(p.TrendPower*w.trend) * math.Pow(1+w.buyers, p.BuyersPower)
 		if plain[j] <= 0 || !near(got[j]/plain[j], factor) {

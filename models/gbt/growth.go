@@ -54,12 +54,7 @@ func (g *Growth) Keep(k int) (*Model, error) {
 		m.Trees = m.Trees[:k]
 		f := make([]float64, g.n)
 		for i := range f {
-			f[i] = m.Bias
-		}
-		for t := range m.Trees {
-			for i := range f {
-				f[i] += m.Trees[t].leaf(g.x[i*g.d : (i+1)*g.d])
-			}
+			f[i] = m.LogOdds(g.x[i*g.d : (i+1)*g.d])
 		}
 		m.TrainLoss = logLoss(f, g.y)
 	}

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // DefaultHistoryCacheBytes is the default memory bound of a served
@@ -91,7 +92,7 @@ func (c *recordCache) put(id string, h *History) {
 		return
 	}
 	const overhead = 160 // entry, list element, map slot, strings and slice headers
-	size := int64(len(id)+overhead) + int64(len(h.Items))*28 + int64(len(h.CF))*12
+	size := int64(len(id)+overhead) + int64(len(h.Items))*int64(unsafe.Sizeof(HistItem{})) + int64(len(h.CF))*int64(unsafe.Sizeof(Cand{}))
 	s := c.shard(id)
 	if size > c.limit {
 		return

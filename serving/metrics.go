@@ -189,17 +189,23 @@ func (m *metrics) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerI
 // down (the gateway hands middlewares the writer it was given).
 //
 // The gateway wraps each route's handler in its own copy of the middleware,
-// so a copy sees one route only and builds its label once.
+// so a copy sees one route only and builds its label once. The label keeps
+// the request's method, which is not always the route's: the gateway hands
+// a form-encoded POST to the GET handler of its path. So the kept label
+// serves requests of the method it was built for, and others build their own.
 func gatewayRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
-	var route atomic.Pointer[string]
+	type label struct{ method, text string }
+	var route atomic.Pointer[label]
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if sw, ok := w.(*statusWriter); ok {
-			if p := route.Load(); p != nil {
-				sw.route = *p
+			if p := route.Load(); p != nil && p.method == r.Method {
+				sw.route = p.text
 			} else if pat, ok := runtime.HTTPPattern(r.Context()); ok {
-				label := r.Method + " " + pat.String()
-				route.Store(&label)
-				sw.route = label
+				l := &label{r.Method, r.Method + " " + pat.String()}
+				if p == nil {
+					route.Store(l)
+				}
+				sw.route = l.text
 			}
 		}
 		next(w, r, params)

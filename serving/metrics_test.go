@@ -200,6 +200,33 @@ func TestMetricsCardinalityBounded(t *testing.T) {
 	}
 }
 
+// TestGatewayRouteMethod: each request's route label has its own method,
+// also when the first request a route saw came by another one (the gateway
+// serves a form-encoded POST with the GET handler of its path).
+func TestGatewayRouteMethod(t *testing.T) {
+	handler := func(w http.ResponseWriter, r *http.Request, _ map[string]string) { w.WriteHeader(http.StatusOK) }
+	mux := runtime.NewServeMux(runtime.WithMiddlewares(gatewayRoute))
+	if err := mux.HandlePath("GET", "/v1/customers/{customer_id}", handler); err != nil {
+		t.Fatal(err)
+	}
+	s := New(nil, Options{})
+	h := s.instrument(mux)
+	post := httptest.NewRequest("POST", "/v1/customers/c1", strings.NewReader(""))
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, req := range []*http.Request{post, httptest.NewRequest("GET", "/v1/customers/c1", nil), httptest.NewRequest("GET", "/v1/customers/c2", nil)} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s %s: %d", req.Method, req.URL, w.Code)
+		}
+	}
+	for route, want := range map[string]uint64{"POST /v1/customers/{customer_id=*}": 1, "GET /v1/customers/{customer_id=*}": 2} {
+		if got := histCount(t, s, "patron_http_request_duration_seconds", "code=200,route="+route); got != want {
+			t.Errorf("%s: %d requests, want %d", route, got, want)
+		}
+	}
+}
+
 // BenchmarkHTTPMetrics measures what instrument and the gateway route
 // middleware add to a REST call: the same gateway route served bare and
 // instrumented, with a handler that does nothing.

@@ -55,6 +55,7 @@ func TestFastRecommendationsMatchGateway(t *testing.T) {
 		{"/v1/customers/c1/recommendations", []string{"Authorization", crm, "Grpc-Timeout", "99999999999999999999H"}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "Grpc-Metadata-Authorization", crm}},
 		{"/v1/customers/c1/recommendations", []string{"Authorization", shop, "TE", "trailers"}},
+		{"/v1/customers/c1/recommendations?limit=x", []string{"Authorization", shop, "TE", "trailers"}},
 	} {
 		do := func(h http.Handler) *httptest.ResponseRecorder {
 			r := httptest.NewRequest("GET", c.target, nil)

@@ -446,6 +446,10 @@ func (s *Server) gateway(ctx context.Context, api restServices) (*runtime.ServeM
 	//
 	// The Authorization header reaches the services as "authorization"
 	// metadata; restHeaderMatcher keeps other headers from posing as it.
+	//
+	// fastRecommendations writes its answers as the gateway does with
+	// these options: an option that changes how responses are written (a
+	// response rewriter, Content-Length) must be honoured there too.
 	gw := runtime.NewServeMux(runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),

@@ -71,18 +71,23 @@ func ValidateID(id string) error {
 	case len(id) > MaxIDBytes:
 		return fmt.Errorf("is %d bytes long; ids are at most %d bytes", len(id), MaxIDBytes)
 	case !utf8.ValidString(id):
-		return errors.New("is not valid UTF-8 (percent-encode ids in URLs as UTF-8)")
+		return errIDNotUTF8
 	}
 	return nil
 }
 
+var errIDNotUTF8 = errors.New("is not valid UTF-8")
+
 // checkID validates a resource id from a request: INVALID_ARGUMENT naming
-// the field.
+// the field. Only a REST path can carry an id that is not UTF-8 (gRPC
+// refuses such strings itself), so that answer says how to encode one.
 func checkID(field, id string) error {
 	if id == "" {
 		return status.Errorf(codes.InvalidArgument, "%s is required", field)
 	}
-	if err := ValidateID(id); err != nil {
+	if err := ValidateID(id); errors.Is(err, errIDNotUTF8) {
+		return status.Errorf(codes.InvalidArgument, "%s %v (percent-encode ids in URLs as UTF-8)", field, err)
+	} else if err != nil {
 		return status.Errorf(codes.InvalidArgument, "%s %v", field, err)
 	}
 	return nil

@@ -500,7 +500,7 @@ func TestRecommendationBadRequests(t *testing.T) {
 			_, err := api.GetRecommendations(ctx, &patronv1.GetRecommendationsRequest{CustomerId: long})
 			return err
 		}, "GET", "/v1/customers/" + long + "/recommendations", "", codes.InvalidArgument, 400, "customer_id is 257 bytes long; ids are at most 256 bytes"},
-		{"customer id not UTF-8", nil, "GET", "/v1/customers/%FF/recommendations", "", codes.InvalidArgument, 400, "not valid UTF-8"},
+		{"customer id not UTF-8", nil, "GET", "/v1/customers/%FF/recommendations", "", codes.InvalidArgument, 400, "not valid UTF-8 (percent-encode ids in URLs as UTF-8)"},
 		{"empty item id", func() error {
 			_, err := api.GetSimilarItems(ctx, &patronv1.GetSimilarItemsRequest{})
 			return err

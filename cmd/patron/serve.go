@@ -11,8 +11,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/patron-crm/patron/models/recommend"
 	"github.com/patron-crm/patron/serving"
 )
+
+// maxHistoryCacheMB bounds --history-cache-mb: 1 TiB, far above any
+// machine's memory, and small enough that the size in bytes cannot wrap.
+const maxHistoryCacheMB = 1 << 20
 
 // runServe serves the active bundle of a data directory over gRPC and REST
 // until it is interrupted, switching to newly activated bundles by itself.
@@ -38,7 +43,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	noAuth := fs.Bool("insecure-no-auth", false, "serve without API keys: every caller reads all customer data; refused unless both addresses are loopback")
 	rateLimit := fs.Float64("rate-limit", 0, "calls per second each API key may make, over gRPC and REST together (0: no limit); over it: RESOURCE_EXHAUSTED / 429 with Retry-After")
 	rateBurst := fs.Int("rate-burst", 0, "calls a key may make at once above --rate-limit (0: one second's worth)")
-	historyCacheMB := fs.Int("history-cache-mb", 64, "memory for the cache of recently read customer histories, per served bundle, in MiB (0: no cache)")
+	historyCacheMB := fs.Int("history-cache-mb", recommend.DefaultHistoryCacheBytes>>20, "memory for the cache of recently read customer histories, per served bundle, in MiB (0: no cache)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain, leaf first) to serve TLS 1.2+ on both addresses; needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	fs.String("config", "", "file of settings, one `name = value` per line (names as these flags); the environment (PATRON_GRPC_ADDR, ...) overrides it, the command line overrides both")
@@ -59,8 +64,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	switch {
 	case *rateLimit < 0 || math.IsNaN(*rateLimit) || math.IsInf(*rateLimit, 0):
 		return usageError{fmt.Sprintf("--rate-limit %g: give calls per second per key, such as 50, or 0 for no limit", *rateLimit)}
-	case *historyCacheMB < 0:
-		return usageError{fmt.Sprintf("--history-cache-mb %d: give MiB of memory, such as 64, or 0 for no cache", *historyCacheMB)}
+	case *historyCacheMB < 0 || *historyCacheMB > maxHistoryCacheMB:
+		return usageError{fmt.Sprintf("--history-cache-mb %d: give MiB of memory from 0 (no cache) to %d, such as %d", *historyCacheMB, maxHistoryCacheMB, recommend.DefaultHistoryCacheBytes>>20)}
 	case *rateBurst < 0:
 		return usageError{fmt.Sprintf("--rate-burst %d: give a number of calls, such as 100, or 0 for one second's worth", *rateBurst)}
 	case *rateBurst > 0 && *rateLimit == 0:

@@ -71,6 +71,8 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"--rate-limit", "NaN"},
 		{"--rate-burst", "-1", "--rate-limit", "5"},
 		{"--rate-burst", "5"},
+		{"--history-cache-mb", "-1"},
+		{"--history-cache-mb", "9000000000000"}, // bytes would wrap to a negative size: no cache
 		{"--tls-cert", "server.crt"},
 		{"--tls-key", "server.key"},
 	} {
